@@ -1,0 +1,1 @@
+"""vidcolor desktop app (PySide6). The engine in vidcolor/ never imports this package or Qt."""

@@ -1,0 +1,32 @@
+"""Turning exceptions from the engine into a title and a message a person can act on."""
+
+from __future__ import annotations
+
+import errno
+
+from .workers import ModelUnavailable
+
+
+def describe(error: BaseException, doing: str) -> tuple[str, str]:
+    """(title, message) for a failure while ``doing`` (e.g. "open the file")."""
+    name = type(error).__name__
+    text = str(error).strip() or name
+    if isinstance(error, ModelUnavailable) or name == "WeightsError":
+        return ("Model not available",
+                f"The colourisation model could not be loaded, so nothing can be colourised.\n\n{text}\n\n"
+                "Reinstall vidcolor, or check that its weight file is present and readable.")
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "Disk full", f"Could not {doing}: there is no space left on the disk.\n\n{text}"
+    if "No space left" in text:
+        return "Disk full", f"Could not {doing}: there is no space left on the disk.\n\n{text}"
+    if isinstance(error, MemoryError):
+        return "Out of memory", f"Could not {doing}: not enough memory. Try a smaller render size."
+    if isinstance(error, PermissionError):
+        return "Permission denied", f"Could not {doing}: permission denied.\n\n{text}"
+    if name == "PhotoError":
+        return "Cannot use this image", text
+    if name == "VideoError":
+        return "Cannot use this video", text
+    if isinstance(error, (OSError, ValueError)):
+        return "Something went wrong", f"Could not {doing}.\n\n{text}"
+    return "Unexpected error", f"Could not {doing} because of an unexpected error:\n\n{name}: {text}"

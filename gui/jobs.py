@@ -1,0 +1,222 @@
+"""The work itself, as functions of a JobContext; they run on worker threads, never the GUI's.
+
+The engine (torch) is imported here lazily, inside the jobs, so the window appears at once and
+the model loads behind it.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtGui import QImage
+
+from .images import Pyramid, to_qimage
+from .workers import JobContext
+
+VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv", ".ogv",
+                  ".ts", ".mts", ".m2ts", ".3gp", ".gif"}
+PHOTO_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp", ".jp2", ".pgm", ".ppm", ".pbm",
+                  ".pnm", ".tga"}
+
+
+def media_kind(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix in PHOTO_SUFFIXES:
+        return "photo"
+    if suffix in VIDEO_SUFFIXES - {".gif"}:
+        return "video"
+    return "unknown"
+
+
+# -- model ---------------------------------------------------------------------------------------------
+@dataclass
+class ModelInfo:
+    device: str  # e.g. "cpu", "cuda:0"
+    device_name: str  # for people: "CPU", "NVIDIA H100 ..."
+    gpu_available: bool
+    gpu_name: str
+
+
+def _model_info(colorizer) -> ModelInfo:
+    import torch
+
+    gpu = torch.cuda.is_available()
+    gpu_name = torch.cuda.get_device_name(0) if gpu else ""
+    dev = colorizer.device
+    name = (torch.cuda.get_device_name(dev) if dev.type == "cuda" else "CPU")
+    if colorizer.dtype is not None:
+        name += f" ({str(colorizer.dtype).removeprefix('torch.')})"
+    return ModelInfo(str(dev), name, gpu, gpu_name)
+
+
+def _device_arg(device: str) -> str:
+    import torch
+
+    # A remembered GPU choice on a machine without one falls back rather than failing to start.
+    return "auto" if device == "cuda" and not torch.cuda.is_available() else device
+
+
+def load_model(ctx: JobContext, device: str, settings: dict, path: Path | None = None) -> ModelInfo:
+    from vidcolor.engine import Colorizer
+
+    try:
+        colorizer = Colorizer.from_pretrained(path, device=_device_arg(device), **settings)
+    except Exception as e:
+        ctx.set_colorizer(None, str(e))
+        raise
+    ctx.set_colorizer(colorizer)
+    return _model_info(colorizer)
+
+
+def use_model(ctx: JobContext, colorizer) -> ModelInfo:
+    ctx.set_colorizer(colorizer)
+    return _model_info(colorizer)
+
+
+def change_device(ctx: JobContext, device: str) -> ModelInfo:
+    from vidcolor.engine import Colorizer
+
+    old = ctx.colorizer
+    ctx.set_colorizer(Colorizer(old.model, device, settings=old.settings, info=old.info))
+    return _model_info(ctx.colorizer)
+
+
+def copy_model(ctx: JobContext):
+    """A copy of the model for a render thread, made here where the model is not in use."""
+    c = ctx.colorizer
+    return copy.deepcopy(c.model), str(c.device)
+
+
+def _configured(ctx: JobContext, settings: dict):
+    from vidcolor.engine import RenderSettings
+
+    c = ctx.colorizer
+    c.settings = RenderSettings(**settings).validate()
+    return c
+
+
+# -- photos --------------------------------------------------------------------------------------------
+@dataclass
+class OpenedPhoto:
+    path: Path
+    photo: object  # vidcolor.photo.Photo
+    before: Pyramid  # built here: halving a large photo would stall the GUI thread
+
+
+@dataclass
+class OpenedVideo:
+    path: Path
+    info: object  # vidcolor.video.VideoInfo
+
+
+def open_media(ctx: JobContext, path: Path):
+    from vidcolor.photo import PhotoError, read_photo
+
+    kind = media_kind(path)
+    if kind == "video":
+        return _open_video(path)
+    try:
+        photo = read_photo(path)
+    except PhotoError as photo_error:
+        if kind == "photo":
+            raise
+        try:  # an unfamiliar extension may still be a video
+            return _open_video(path)
+        except ValueError:
+            raise photo_error from None
+    return OpenedPhoto(path, photo, Pyramid(to_qimage(photo.pixels, photo.alpha)))
+
+
+def _open_video(path: Path) -> OpenedVideo:
+    from vidcolor.video import probe
+
+    return OpenedVideo(path, probe(path))
+
+
+def colorize_photo(ctx: JobContext, photo, settings: dict) -> tuple[np.ndarray, Pyramid]:
+    from vidcolor.photo import colorize_photo as colorize
+
+    rgb = colorize(_configured(ctx, settings), photo)
+    return rgb, Pyramid(to_qimage(rgb, photo.alpha))
+
+
+def save_photo(ctx: JobContext, dst: Path, photo, rgb: np.ndarray | None, settings: dict) -> Path:
+    from vidcolor.photo import colorize_photo as colorize, write_photo
+
+    if rgb is None:  # the shown result is older than the settings: make the current one
+        rgb = colorize(_configured(ctx, settings), photo)
+    write_photo(dst, rgb, photo.alpha, photo.icc, photo.exif)
+    return dst
+
+
+# -- video ---------------------------------------------------------------------------------------------
+def video_frame(ctx: JobContext, path: Path, seconds: float, max_side: int | None,
+                settings: dict) -> tuple[float, QImage, QImage]:
+    """The frame at ``seconds``; the original is sent ahead so scrubbing shows motion at once."""
+    from vidcolor.video import read_frame
+
+    rgb = read_frame(path, seconds, max_side)
+    before = to_qimage(rgb)
+    ctx.partial((seconds, before))
+    if ctx.cancelled():
+        return seconds, before, None
+    return seconds, before, to_qimage(_configured(ctx, settings).colorize_image(rgb))
+
+
+def save_frame(ctx: JobContext, path: Path, seconds: float, dst: Path, settings: dict) -> Path:
+    from vidcolor.photo import write_photo
+    from vidcolor.video import read_frame
+
+    rgb = read_frame(path, seconds)
+    write_photo(dst, _configured(ctx, settings).colorize_image(rgb))
+    return dst
+
+
+@dataclass
+class PreviewFrame:
+    index: int
+    seconds: float
+    before: QImage
+    after: QImage
+
+
+def preview(ctx: JobContext, path: Path, start: float, seconds: float, fps: float, strength: float,
+            max_side: int, settings: dict) -> int:
+    """Colourise a short range and send its frames no faster than they would play."""
+    from vidcolor.video import preview_frames
+
+    frames = preview_frames(_configured(ctx, settings), path, start, seconds, max_side=max_side, strength=strength)
+    t0 = time.monotonic()
+    n = 0
+    try:
+        for n, (orig, colour) in enumerate(frames, 1):
+            due = t0 + (n - 1) / fps
+            while not ctx.cancelled() and time.monotonic() < due:
+                time.sleep(min(0.02, max(0.0, due - time.monotonic())))
+            if ctx.cancelled():
+                break
+            ctx.partial(PreviewFrame(n - 1, start + (n - 1) / fps, to_qimage(orig), to_qimage(colour)))
+    finally:
+        frames.close()  # stops the decoder now rather than at garbage collection
+    return n
+
+
+def render_video(ctx: JobContext, src: Path, dst: Path, model, device: str, settings: dict, options: dict):
+    """The full render, on its own thread with its own Colorizer around a copy of the model."""
+    from vidcolor.engine import Colorizer, RenderSettings
+    from vidcolor.video import VideoOptions, colorize_video
+
+    colorizer = Colorizer(model, device, settings=RenderSettings(**settings))
+    last = [0.0]
+
+    def progress(info) -> None:
+        now = time.monotonic()
+        if now - last[0] >= 0.1 or (info.total and info.done >= info.total):
+            last[0] = now
+            ctx.partial(info)
+
+    return colorize_video(colorizer, src, dst, VideoOptions(**options), progress=progress, cancel=ctx.cancel)

@@ -1,0 +1,254 @@
+"""Scrubbing a video and previewing a short range colourised, before a full render."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QStyle, QToolButton, QWidget
+
+from . import jobs
+from .compare_view import CompareView
+from .workers import Engine
+
+SCRUB_MAX_SIDE = 1280  # scrub frames are shown reduced: colour at this size comes back quickly
+PREVIEW_SECONDS = 3.0
+PREVIEW_MAX_SIDE = 480
+SCRUB_INTERVAL_MS = 40  # at most this often a new frame is asked for while the playhead moves
+
+
+def format_time(seconds: float, precise: bool = True) -> str:
+    seconds = max(0.0, seconds)
+    m, s = divmod(seconds, 60)
+    h, m = divmod(int(m), 60)
+    text = f"{h}:{m:02d}:" if h else f"{m}:"
+    return text + (f"{s:05.2f}" if precise else f"{int(s):02d}")
+
+
+class VideoPanel(QWidget):
+    errorOccurred = Signal(object, str)  # exception, what was being done
+    renderRequested = Signal()
+    previewRunningChanged = Signal(bool)
+
+    def __init__(self, engine: Engine, view: CompareView, settings_getter, parent=None):
+        super().__init__(parent)
+        self._engine = engine
+        self._view = view
+        self._settings = settings_getter
+        self._video: jobs.OpenedVideo | None = None
+        self._frames = 0
+        self._fps = 25.0
+        self._previewing = False
+        self._shown_key = None  # (frame index, render key) of the pair on screen
+        self.preview_shown = 0  # frames shown by the last preview
+
+        style = self.style()
+        self.preview_button = QToolButton()
+        self.preview_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.preview_button.setToolTip(f"Play {PREVIEW_SECONDS:g} s from the playhead colourised, at reduced size")
+        self.preview_button.clicked.connect(self.toggle_preview)
+        self.preview_button.setMinimumWidth(  # the label changes to "Stop": keep the layout still
+            self.preview_button.fontMetrics().horizontalAdvance(f"Preview {PREVIEW_SECONDS:g} s") + 40)
+        self.timeline = QSlider(Qt.Orientation.Horizontal)
+        self.timeline.setToolTip("Drag to scrub; the frame under the playhead is shown before and after")
+        self.timeline.valueChanged.connect(self._on_scrub)
+        self.time_label = QLabel()
+        self.time_label.setMinimumWidth(self.time_label.fontMetrics().horizontalAdvance("0:00:00.00 / 0:00:00") + 8)
+        self.time_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.render_button = QToolButton()
+        self.render_button.setText("Render video…")
+        self.render_button.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_DialogSaveButton))
+        self.render_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.render_button.setToolTip("Colourise the whole video into a new file (Ctrl+R)")
+        self.render_button.clicked.connect(self.renderRequested)
+        for b in (self.preview_button, self.render_button):
+            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keep Space for the before/after toggle
+
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(10, 6, 10, 6)
+        lay.setSpacing(10)
+        lay.addWidget(self.preview_button)
+        lay.addWidget(self.timeline, 1)
+        lay.addWidget(self.time_label)
+        lay.addSpacing(6)
+        lay.addWidget(self.render_button)
+
+        self._scrub_timer = QTimer(self, singleShot=True, interval=SCRUB_INTERVAL_MS)
+        self._scrub_timer.timeout.connect(self.request_frame)
+        self._set_preview_state(False)
+
+    # -- state ---------------------------------------------------------------------------------------
+    @property
+    def video(self) -> jobs.OpenedVideo | None:
+        return self._video
+
+    def frame_count(self) -> int:
+        return self._frames
+
+    def fps(self) -> float:
+        return self._fps
+
+    def shown_frame(self) -> int | None:
+        """Index of the frame whose before/after pair is on screen at full scrub size."""
+        return None if self._shown_key is None else self._shown_key[0]
+
+    def position(self) -> int:
+        return self.timeline.value()
+
+    def position_seconds(self) -> float:
+        return self.timeline.value() / self._fps
+
+    def load(self, opened: jobs.OpenedVideo) -> None:
+        self.stop_preview()
+        info = opened.info
+        self._video = opened
+        self._fps = float(info.fps) if info.fps else 25.0
+        frames = int(info.frame_count) or round(float(info.duration) * self._fps)
+        self._frames = max(1, frames)
+        self._shown_key = None
+        self.timeline.blockSignals(True)
+        self.timeline.setRange(0, self._frames - 1)
+        self.timeline.setPageStep(max(1, round(self._fps)))
+        self.timeline.setValue(0)
+        self.timeline.blockSignals(False)
+        self._update_time_label()
+        self.request_frame()
+
+    def unload(self) -> None:
+        self.stop_preview()
+        self._engine.cancel("view")
+        self._video = None
+        self._shown_key = None
+
+    def seek(self, frame: int) -> None:
+        self.timeline.setValue(frame)
+
+    def refresh(self) -> None:
+        """Settings changed: show the playhead's frame with them."""
+        if self._video is not None:
+            self.stop_preview()
+            self.request_frame()
+
+    # -- scrubbing -----------------------------------------------------------------------------------
+    def _on_scrub(self, _value: int) -> None:
+        self._update_time_label()
+        if self._previewing:
+            self.stop_preview(show_frame=False)
+        if not self._scrub_timer.isActive():
+            self._scrub_timer.start()
+
+    def _seconds_of(self, frame: int) -> float:
+        # The middle of the frame's display interval: immune to rounding of its timestamp.
+        return min((frame + 0.5) / self._fps, max(0.0, float(self._video.info.duration) - 0.5 / self._fps))
+
+    def request_frame(self) -> None:
+        if self._video is None:
+            return
+        frame = self.timeline.value()
+        settings = self._settings()
+        key = (frame, settings.render_key())
+        if key == self._shown_key:
+            return
+        self._view.set_pending("Colourising…")
+        video = self._video
+        self._engine.submit(
+            "view",
+            partial(jobs.video_frame, path=video.path, seconds=self._seconds_of(frame), max_side=SCRUB_MAX_SIDE,
+                    settings=settings.render_settings()),
+            on_done=lambda r: self._frame_ready(video, key, r),
+            on_error=lambda e: self._frame_failed(video, e),
+            on_partial=lambda r: self._frame_original(video, r))
+
+    def _frame_original(self, video, result) -> None:
+        if video is self._video:
+            _, before = result
+            self._view.set_images(before, None, "Colourising…")
+
+    def _frame_ready(self, video, key, result) -> None:
+        if video is not self._video:
+            return
+        _, before, after = result
+        self._shown_key = key
+        self._view.set_images(before, after)
+
+    def _frame_failed(self, video, error) -> None:
+        if video is self._video:
+            self._view.set_pending("")
+            self.errorOccurred.emit(error, "show this frame")
+
+    def _update_time_label(self) -> None:
+        duration = float(self._video.info.duration) if self._video else 0.0
+        self.time_label.setText(f"{format_time(self.position_seconds())} / {format_time(duration, precise=False)}")
+
+    # -- preview -------------------------------------------------------------------------------------
+    def is_previewing(self) -> bool:
+        return self._previewing
+
+    def toggle_preview(self) -> None:
+        if self._previewing:
+            self.stop_preview()
+        else:
+            self.start_preview()
+
+    def start_preview(self) -> None:
+        if self._video is None:
+            return
+        duration = float(self._video.info.duration) or self._frames / self._fps
+        span = min(PREVIEW_SECONDS, duration)
+        first = self.timeline.value()
+        if first / self._fps + span > duration:  # near the end: preview the last seconds instead
+            first = max(0, int((duration - span) * self._fps))
+        settings = self._settings()
+        video = self._video
+        self._set_preview_state(True)
+        self._shown_key = None
+        self.preview_shown = 0
+        self._view.set_pending("Preparing preview…")
+        self._engine.submit(
+            "view",
+            partial(jobs.preview, path=video.path, start=first / self._fps, seconds=span, fps=self._fps,
+                    strength=settings.strength, max_side=PREVIEW_MAX_SIDE, settings=settings.render_settings()),
+            on_done=lambda n: self._preview_ended(video),
+            on_error=lambda e: self._preview_failed(video, e),
+            on_partial=lambda f: self._preview_frame(video, first, f))
+
+    def stop_preview(self, show_frame: bool = True) -> None:
+        if not self._previewing:
+            return
+        self._engine.cancel("view")
+        self._set_preview_state(False)
+        self._view.set_pending("")
+        if show_frame:
+            self.request_frame()
+
+    def _preview_frame(self, video, first: int, frame: jobs.PreviewFrame) -> None:
+        if video is not self._video or not self._previewing:
+            return
+        self.preview_shown += 1
+        self._view.set_images(frame.before, frame.after)
+        self.timeline.blockSignals(True)  # the playhead follows the preview without asking for frames
+        self.timeline.setValue(min(self._frames - 1, first + frame.index))
+        self.timeline.blockSignals(False)
+        self._update_time_label()
+
+    def _preview_ended(self, video) -> None:
+        if video is self._video and self._previewing:
+            self._set_preview_state(False)
+            self._view.set_pending("")
+            self.request_frame()
+
+    def _preview_failed(self, video, error) -> None:
+        if video is self._video:
+            self._set_preview_state(False)
+            self._view.set_pending("")
+            if type(error).__name__ != "Cancelled":
+                self.errorOccurred.emit(error, "play the preview")
+
+    def _set_preview_state(self, running: bool) -> None:
+        changed = running != self._previewing
+        self._previewing = running
+        icon = QStyle.StandardPixmap.SP_MediaStop if running else QStyle.StandardPixmap.SP_MediaPlay
+        self.preview_button.setIcon(self.style().standardIcon(icon))
+        self.preview_button.setText("Stop" if running else f"Preview {PREVIEW_SECONDS:g} s")
+        if changed:
+            self.previewRunningChanged.emit(running)

@@ -1,0 +1,126 @@
+"""Benchmark: video colourisation fps end to end, next to decode+encode only of the same file.
+
+    python scripts/bench_video.py [--sizes 640x480,1920x1080] [--frames 150] [--device auto]
+
+Each measurement runs in its own process so that its peak memory (max RSS) is its own. The test
+clip is real footage (a DAVIS sequence from ../shared/data when present, looped and resized) or,
+failing that, a synthetic moving texture; H.264 CRF 18, preset medium, yuv420p in and out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+DAVIS = ROOT.parent / "shared" / "data" / "video" / "davis2016" / "kite-surf"
+
+
+def make_clip(path: Path, width: int, height: int, frames: int, crf: int = 18) -> None:
+    sources = sorted(DAVIS.glob("*.jpg")) if DAVIS.is_dir() else []
+    with av.open(str(path), "w") as out:
+        s = out.add_stream("libx264", rate=Fraction(30000, 1001))
+        s.width, s.height, s.pix_fmt = width, height, "yuv420p"
+        s.options = {"crf": str(crf), "preset": "veryfast"}
+        rng = np.random.default_rng(0)
+        texture = (rng.random((height // 8 + 1, width // 8 + 1)) * 255).astype(np.uint8)
+        for i in range(frames):
+            if sources:
+                j = i % (2 * len(sources) - 2) if len(sources) > 1 else 0
+                j = j if j < len(sources) else 2 * len(sources) - 2 - j  # ping-pong keeps motion smooth
+                img = cv2.resize(cv2.imread(str(sources[j]), cv2.IMREAD_GRAYSCALE), (width, height))
+            else:
+                img = np.roll(cv2.resize(texture, (width, height), interpolation=cv2.INTER_CUBIC), 3 * i, axis=1)
+            f = av.VideoFrame.from_ndarray(np.dstack([img] * 3), format="rgb24")
+            for p in s.encode(f):
+                out.mux(p)
+        for p in s.encode():
+            out.mux(p)
+
+
+def decode_encode_only(src: Path, dst: Path) -> int:
+    """The same decode and encode settings as vidcolor, with no colourisation in between."""
+    n = 0
+    with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
+        vin = inp.streams.video[0]
+        vin.thread_type = "AUTO"
+        s = out.add_stream("libx264", rate=vin.average_rate)
+        s.width, s.height, s.pix_fmt = vin.codec_context.width, vin.codec_context.height, "yuv420p"
+        s.time_base = vin.time_base
+        s.options = {"crf": "18", "preset": "medium"}
+        for frame in inp.decode(vin):
+            for p in s.encode(frame):
+                out.mux(p)
+            n += 1
+        for p in s.encode():
+            out.mux(p)
+    return n
+
+
+def run_case(kind: str, src: str, dst: str, device: str, size: int) -> dict:
+    t0 = time.perf_counter()
+    if kind == "baseline":
+        frames = decode_encode_only(Path(src), Path(dst))
+    else:
+        sys.path.insert(0, str(ROOT))
+        from vidcolor.engine import Colorizer
+        from vidcolor.video import colorize_video
+
+        colorizer = Colorizer.from_pretrained(device=device, size=size)
+        with av.open(src) as probe_:  # warm-up at the clip's size: kernels load, allocator grows
+            first = next(probe_.decode(video=0)).to_ndarray(format="gray")
+        colorizer.colorize_batch([first] * 4)
+        t0 = time.perf_counter()  # model loading and warm-up are one-offs, not per frame
+        frames = colorize_video(colorizer, src, dst).frames
+    seconds = time.perf_counter() - t0
+    return {"frames": frames, "seconds": seconds, "fps": frames / seconds,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="640x480,1920x1080")
+    ap.add_argument("--frames", type=int, default=150)
+    ap.add_argument("--device", default="auto")
+    ap.add_argument("--size", type=int, default=224, help="render size")
+    ap.add_argument("--clips", help="folder to take (or make and keep) the test clips in")
+    ap.add_argument("--case", nargs=4, help=argparse.SUPPRESS)  # internal: one measurement
+    args = ap.parse_args()
+    if args.case:
+        print(json.dumps(run_case(*args.case[:3], args.device, int(args.case[3]))))
+        return
+    import torch
+
+    gpu = torch.cuda.get_device_name() if torch.cuda.is_available() else "none"
+    print(f"torch {torch.__version__}, device {args.device}, GPU {gpu}, "
+          f"{torch.get_num_threads()} threads, render size {args.size}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for wh in args.sizes.split(","):
+            w, h = map(int, wh.split("x"))
+            src = Path(args.clips or tmp) / f"in_{w}x{h}_{args.frames}.mp4"
+            if not src.is_file():
+                src.parent.mkdir(parents=True, exist_ok=True)
+                make_clip(src, w, h, args.frames, crf=18 if args.clips is None else 26)
+            rows = {}
+            for kind in ("baseline", "vidcolor"):
+                cmd = [sys.executable, __file__, "--device", args.device, "--case", kind, str(src),
+                       str(Path(tmp) / f"out_{kind}_{w}x{h}.mp4"), str(args.size)]
+                rows[kind] = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+            b, v = rows["baseline"], rows["vidcolor"]
+            print(f"{w}x{h}, {v['frames']} frames: decode+encode only {b['fps']:.1f} fps | vidcolor end to end "
+                  f"{v['fps']:.1f} fps ({v['fps'] / b['fps']:.2f}x of decode+encode), peak RSS {v['peak_rss_mb']:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,142 @@
+"""The video workflow through the real window: scrub, preview, render, cancel, close mid-render."""
+
+import av
+import pytest
+from PySide6.QtCore import Qt
+
+from gui import workers
+
+
+def frame_count(path) -> int:
+    with av.open(str(path)) as c:
+        return sum(1 for _ in c.decode(video=0))
+
+
+def open_video(qtbot, window, path):
+    window.open_path(path)
+    panel = window.video_panel
+    qtbot.waitUntil(lambda: panel.video is not None and panel.video.path == path
+                    and panel.shown_frame() == 0 and window.has_result(), timeout=20_000)
+    return panel
+
+
+def leftovers(folder, name):
+    stem = name.rsplit(".", 1)[0]
+    return [p.name for p in folder.iterdir() if p.name == name or p.name.startswith(f".{stem}.tmp")]
+
+
+def test_scrub_shows_the_frame_under_the_playhead(qtbot, window, small_video):
+    panel = open_video(qtbot, window, small_video)
+    assert panel.frame_count() == 24
+    assert window.render_action.isEnabled()
+    # Rapid scrubbing: only the last position needs to end up on screen.
+    for f in (3, 7, 11, 15, 12):
+        panel.seek(f)
+    qtbot.waitUntil(lambda: panel.shown_frame() == 12, timeout=10_000)
+    after = window.view.after_image()
+    assert (after.width(), after.height()) == (96, 64)
+    assert panel.time_label.text().startswith("0:00.50")
+
+
+def test_preview_plays_a_range_colourised(qtbot, window, small_video):
+    panel = open_video(qtbot, window, small_video)
+    panel.seek(4)
+    qtbot.waitUntil(lambda: panel.shown_frame() == 4, timeout=10_000)
+    panel.start_preview()
+    assert panel.is_previewing()
+    qtbot.waitUntil(lambda: not panel.is_previewing(), timeout=20_000)
+    # The clip is shorter than the preview range, so all of it plays (from its start).
+    assert panel.preview_shown == 24
+    assert panel.position() == 23
+    qtbot.waitUntil(lambda: panel.shown_frame() == 23, timeout=10_000)
+
+
+def test_render_writes_every_frame(qtbot, window, small_video, tmp_path, dialogs):
+    panel = open_video(qtbot, window, small_video)
+    dst = tmp_path / "out.mp4"
+    dialogs.save_path = str(dst)
+    qtbot.keyClick(window, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
+    bar = window.render_bar
+    qtbot.waitUntil(lambda: bar.last_report is not None, timeout=60_000)
+    assert not bar.is_running() and not dialogs.errors
+    assert dst.exists() and frame_count(dst) == 24
+    with av.open(str(dst)) as c:
+        assert c.streams.audio  # the sound is carried over
+    assert bar.open_button.isVisible() and bar.load_button.isVisible()
+    bar.load_button.click()
+    qtbot.waitUntil(lambda: panel.video.path == dst and panel.shown_frame() == 0, timeout=20_000)
+
+
+@pytest.fixture
+def long_video(tmp_path, video_factory):
+    return video_factory(tmp_path / "long.mp4", frames=600, audio=False)
+
+
+def test_cancel_stops_quickly_and_leaves_no_file(qtbot, window, long_video, tmp_path):
+    open_video(qtbot, window, long_video)
+    dst = tmp_path / "cancelled.mp4"
+    window.render_video(dst)
+    bar = window.render_bar
+    qtbot.waitUntil(lambda: bar.is_running() and bar.progress.maximum() > 0, timeout=20_000)
+    assert bar.progress.value() < 600
+    bar.cancel_button.click()
+    qtbot.waitUntil(lambda: not bar.is_running(), timeout=2_000)
+    assert "cancelled" in bar.title.text()
+    assert not workers.running_threads() or workers.running_threads() == [window.engine.thread]
+    assert leftovers(tmp_path, dst.name) == []
+    assert window.render_action.isEnabled()
+
+
+def test_closing_during_render_asks_then_cancels(qtbot, colorizer, store, dialogs, long_video, tmp_path):
+    from gui.main_window import MainWindow
+
+    win = MainWindow(colorizer=colorizer, store=store)
+    qtbot.addWidget(win)
+    win.show()
+    open_video(qtbot, win, long_video)
+    dst = tmp_path / "closing.mp4"
+    win.render_video(dst)
+    qtbot.waitUntil(win.render_bar.is_running, timeout=20_000)
+
+    from PySide6.QtWidgets import QMessageBox
+
+    dialogs.answer = QMessageBox.StandardButton.No
+    assert not win.close()
+    assert win.render_bar.is_running() and len(dialogs.questions) == 1
+    dialogs.answer = QMessageBox.StandardButton.Yes
+    assert win.close()
+    assert len(dialogs.questions) == 2
+    assert workers.running_threads() == []
+    assert leftovers(tmp_path, dst.name) == []
+
+
+def test_video_errors_are_reported(qtbot, window, small_video, tmp_path, dialogs):
+    audio_only = tmp_path / "sound.mp4"
+    with av.open(str(audio_only), "w") as out:
+        out.add_stream("aac", rate=48000)
+    bogus = tmp_path / "bogus.mov"
+    bogus.write_bytes(b"\0" * 1000)
+    for n, bad in enumerate((audio_only, bogus), 1):
+        window.open_path(bad)
+        qtbot.waitUntil(lambda n=n: len(dialogs.errors) == n, timeout=10_000)
+        assert bad.name in dialogs.errors[-1][1]
+    panel = open_video(qtbot, window, small_video)
+    # Rendering onto the input itself is refused with a message, and nothing is lost.
+    window.render_video(small_video)
+    qtbot.waitUntil(lambda: len(dialogs.errors) == 3, timeout=20_000)
+    assert "overwrite the input" in dialogs.errors[-1][1]
+    assert frame_count(small_video) == 24 and panel.video is not None
+
+
+def test_save_frame_and_settings_rerender(qtbot, window, small_video, tmp_path):
+    from PIL import Image
+
+    panel = open_video(qtbot, window, small_video)
+    window.save_to(tmp_path / "frame.png")
+    qtbot.waitUntil(lambda: (tmp_path / "frame.png").exists(), timeout=10_000)
+    with Image.open(tmp_path / "frame.png") as im:
+        assert im.size == (96, 64) and im.mode == "RGB"
+    first = window.view.after_image()
+    window.settings_panel.intensity_slider.setValue(200)
+    qtbot.waitUntil(lambda: window.view.after_image() is not first and not window.engine.is_busy(), timeout=10_000)
+    assert panel.shown_frame() == 0

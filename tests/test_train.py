@@ -1,0 +1,170 @@
+"""Training data, losses, exact resume, continuing from shipped weights, and the eval commands."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from vidcolor.cli import main
+from vidcolor.color import rgb_to_lab
+from vidcolor.model import ab_gamut_bins
+from vidcolor.train import data as D
+from vidcolor.train.losses import ab_prior, classification_loss, rebalance_weights
+from vidcolor.train.loop import TrainConfig, train
+from vidcolor.weights import default_model_path, load_colorizer
+
+
+@pytest.fixture(scope="module")
+def photo_folder(tmp_path_factory):
+    """A tiny 'train/' folder: two scene sources and a face source, colourful gradients."""
+    root = tmp_path_factory.mktemp("train")
+    rng = np.random.default_rng(0)
+    for source, n in (("scenes_a", 10), ("scenes_b", 8), ("utkface_crop_part1", 6)):
+        (root / source).mkdir()
+        for i in range(n):
+            h, w = rng.integers(40, 70, size=2)
+            base = rng.random((3, 3, 3))
+            img = np.asarray(Image.fromarray((base * 255).astype(np.uint8)).resize((w, h), Image.BILINEAR))
+            Image.fromarray(img).save(root / source / f"img_{i:02d}.jpg", quality=95)
+    return root
+
+
+@pytest.fixture(scope="module")
+def pack(photo_folder, tmp_path_factory):
+    out = tmp_path_factory.mktemp("pack")
+    assert main(["pack", str(photo_folder), str(out), "--side", "48", "-q"]) == 0
+    return out
+
+
+def test_holdout_split_is_deterministic_and_disjoint(photo_folder):
+    train_files = D.split_files(photo_folder, "train")
+    tune_files = D.split_files(photo_folder, "tune")
+    assert set(train_files).isdisjoint(tune_files)
+    assert len(train_files) + len(tune_files) == len(D.list_images(photo_folder))
+    assert D.split_files(photo_folder, "tune") == tune_files
+
+
+def test_pack_round_trip(pack, photo_folder):
+    images, sources = D.load_pack(pack / "train")
+    assert images.dtype == torch.uint8 and images.shape[1:] == (3, 48, 48)
+    assert len(images) == len(D.split_files(photo_folder, "train"))
+    assert {"scenes_a", "scenes_b", "utkface_crop_part1"} >= set(sources)
+
+
+def test_face_share_weights():
+    w = D.sample_weights(["a", "a", "a", "utkface_x"], face_share=0.25)
+    assert torch.isclose(w[3] / w.sum(), torch.tensor(0.25))
+    assert torch.equal(D.sample_weights(["a", "b"], 0.25), torch.ones(2))
+
+
+def test_augment_crops_flips_and_rescales():
+    img = torch.zeros(1, 3, 64, 64, dtype=torch.uint8)
+    img[..., :32] = 255  # left half white
+    g = torch.Generator().manual_seed(0)
+    crops = D.augment(img.expand(64, -1, -1, -1), 32, g)
+    assert crops.shape == (64, 3, 32, 32) and 0 <= crops.min() and crops.max() <= 1
+    left, right = crops[..., :4].mean((1, 2, 3)), crops[..., -4:].mean((1, 2, 3))
+    assert (left > right).any() and (right > left).any()  # some crops are mirrored
+
+
+def test_folder_crops_in_worker_processes(photo_folder):
+    ds = D.FolderCrops(D.split_files(photo_folder, "train"), crop=24)
+    loader = torch.utils.data.DataLoader(ds, batch_size=4, num_workers=2)
+    batch = next(iter(loader))
+    assert batch.shape == (4, 3, 24, 24) and batch.dtype == torch.uint8
+
+
+def test_classification_loss_prefers_the_right_bin():
+    bins = ab_gamut_bins(10.0)
+    ab = torch.tensor([40.0, -30.0]).view(1, 2, 1, 1).expand(1, 2, 4, 4)
+    target = torch.cdist(torch.tensor([[40.0, -30.0]]), bins).argmin()
+    good = torch.zeros(1, len(bins), 4, 4)
+    good[:, target] = 10
+    bad = torch.zeros(1, len(bins), 4, 4)
+    bad[:, (target + 50) % len(bins)] = 10
+    assert classification_loss(good, ab, bins, None) < classification_loss(bad, ab, bins, None)
+
+
+def test_rebalancing_weights_favour_rare_colours():
+    bins = ab_gamut_bins(10.0)
+    ab = torch.zeros(4, 2, 8, 8)
+    ab[0] = 60.0  # one saturated image among grays
+    prior = ab_prior(ab, bins)
+    w = rebalance_weights(prior)
+    assert torch.isclose((prior * w).sum(), torch.tensor(1.0))
+    grey = torch.cdist(torch.zeros(1, 2), bins).argmin()
+    vivid = torch.cdist(torch.full((1, 2), 60.0), bins).argmin()
+    assert w[vivid] > w[grey]
+
+
+def _cfg(pack, out, **kw):
+    return TrainConfig(data=str(pack / "train"), out=str(out), epochs=2, batch=4, crop=32, workers=0,
+                       device="cpu", **kw)
+
+
+def test_resume_is_exact(pack, tmp_path):
+    straight = _cfg(pack, tmp_path / "straight")
+    train(straight, progress=False)
+    resumed = _cfg(pack, tmp_path / "resumed")
+    first = train(resumed, progress=False, stop_after=1)
+    assert first["epoch"] == 1
+    last = train(resumed, progress=False)  # a second call resumes from last.pt
+    assert last["epoch"] == 2
+    a = torch.load(tmp_path / "straight" / "last.pt", weights_only=True)["model"]
+    b = torch.load(tmp_path / "resumed" / "last.pt", weights_only=True)["model"]
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    lines = [json.loads(x) for x in (tmp_path / "resumed" / "log.jsonl").read_text().splitlines()]
+    assert [x["epoch"] for x in lines] == [1, 2]
+    assert "scenes" in lines[-1]["tune"] or "faces" in lines[-1]["tune"]
+    model, info = load_colorizer(tmp_path / "resumed" / "model.safetensors")
+    assert info["epochs"] == 2 and info["preset"] == "vidcolor"
+
+
+def test_resume_refuses_other_settings(pack, tmp_path):
+    train(_cfg(pack, tmp_path / "run"), progress=False, stop_after=1)
+    with pytest.raises(ValueError, match="other settings"):
+        train(_cfg(pack, tmp_path / "run", lr=5e-4), progress=False)
+
+
+def test_paper_preset_and_continuing_from_shipped_weights(pack, tmp_path):
+    paper = train(_cfg(pack, tmp_path / "paper", preset="paper"), progress=False, stop_after=1)
+    assert "cls" not in paper and paper["reg"] > 0
+    model, _ = load_colorizer(tmp_path / "paper" / "model.safetensors")
+    assert model.config.head == "regression" and model.config.norm == "none"
+    shipped, _ = load_colorizer()
+    cont = train(_cfg(pack, tmp_path / "cont", init=str(default_model_path())), progress=False, stop_after=1)
+    assert cont["epoch"] == 1
+    tuned, info = load_colorizer(tmp_path / "cont" / "model.safetensors")
+    assert info["init"].endswith("vidcolor_mobilenetv2.safetensors")
+    assert tuned.config == shipped.config
+
+
+def test_eval_reports_and_contact_sheet(photo_folder, tmp_path, capsys):
+    report, sheet = tmp_path / "eval.json", tmp_path / "sheet.png"
+    assert main(["eval", str(photo_folder), "--size", "64", "--report", str(report), "--sheet", str(sheet), "-q"]) == 0
+    result = json.loads(report.read_text())
+    assert result["summary"]["faces"]["images"] == 6 and result["summary"]["scenes"]["images"] == 18
+    for row in result["images"]:
+        assert row["l_change"] < 1.0
+        assert np.isclose(row["gain_db"], row["psnr"] - row["psnr_gray"])
+    assert Image.open(sheet).size[0] > 100
+    assert "scenes" in capsys.readouterr().out
+
+
+def test_eval_video_on_frame_folder(tmp_path, capsys):
+    clip = tmp_path / "clip"
+    clip.mkdir()
+    rng = np.random.default_rng(1)
+    base = np.asarray(Image.fromarray((rng.random((4, 4, 3)) * 255).astype(np.uint8)).resize((96, 64), Image.BILINEAR))
+    for i in range(6):
+        Image.fromarray(np.roll(base, 2 * i, axis=1)).save(clip / f"{i:05d}.png")
+    report = tmp_path / "video.json"
+    assert main(["eval-video", str(clip), "--size", "64", "--report", str(report), "-q"]) == 0
+    s = json.loads(report.read_text())["summary"]
+    assert s["clips"] == 1
+    for key in ("strength_0", "strength_0.8"):
+        assert {"psnr", "warp_rgb", "warp_ab", "cdc", "warp_ab_vs_truth"} <= set(s[key])
+    assert s["truth"]["cdc"] >= 0

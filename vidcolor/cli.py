@@ -1,0 +1,251 @@
+"""``vidcolor``: a thin command line over the library (photo, video, train, eval, pack)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from . import __version__
+
+log = logging.getLogger("vidcolor")
+
+
+def _add_render_args(p: argparse.ArgumentParser) -> None:
+    from .engine import DEFAULT_SIZE
+
+    p.add_argument("--model", type=Path, help="weights file (default: the shipped model)")
+    p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:1 ...")
+    p.add_argument("--size", type=int, default=DEFAULT_SIZE,
+                   help=f"render resolution: the network sees about SIZE x SIZE pixels (default {DEFAULT_SIZE}; "
+                        "larger keeps small objects' colour apart, smaller is faster and often more vivid)")
+    p.add_argument("--intensity", type=float, default=1.0, help="colour intensity (a*b* gain), 0 = gray, default 1")
+    p.add_argument("--temperature", type=float, help="annealed-mean temperature of the colour classifier "
+                   "(lower: more vivid; default: the model's tuned value)")
+    p.add_argument("--blend", type=float, help="share of the colour classifier against the regression head "
+                   "(default: the model's tuned value)")
+
+
+def _colorizer(args):
+    from .engine import Colorizer
+
+    return Colorizer.from_pretrained(args.model, device=args.device, size=args.size, intensity=args.intensity,
+                                     temperature=args.temperature, blend=args.blend)
+
+
+def cmd_photo(args) -> int:
+    from .photo import colorize_photos
+
+    failures = colorize_photos(_colorizer(args), args.inputs, args.output, recursive=args.recursive,
+                               overwrite=args.overwrite, suffix=args.format, progress=not args.quiet)
+    return 1 if failures else 0
+
+
+def cmd_video(args) -> int:
+    import threading
+
+    from tqdm import tqdm
+
+    from .video import VideoOptions, colorize_video
+
+    options = VideoOptions(strength=args.smoothing, codec=args.codec, crf=args.crf, preset=args.preset,
+                           pix_fmt=args.pix_fmt, batch_size=args.batch)
+    colorizer = _colorizer(args)
+    failures = 0
+    jobs = _video_jobs(args.inputs, args.output)
+    for src, dst in jobs:
+        bar = tqdm(desc=src.name, unit="frame", disable=args.quiet, dynamic_ncols=True)
+
+        def progress(p, bar=bar):
+            bar.total = p.total
+            bar.update(p.done - bar.n)
+            bar.set_postfix_str(f"{p.fps:.1f} fps")
+
+        cancel = threading.Event()
+        try:
+            report = colorize_video(colorizer, src, dst, options, progress=progress, cancel=cancel,
+                                    overwrite=args.overwrite)
+        except ValueError as e:
+            bar.close()
+            print(f"vidcolor: error: {e}", file=sys.stderr)
+            failures += 1
+            continue
+        finally:
+            bar.close()
+        notes = [f"{report.frames} frames in {report.seconds:.1f} s ({report.fps:.1f} fps)", f"{report.cuts} shot(s)"]
+        if report.damaged:
+            notes.append(f"{report.damaged} damaged frame(s) repeated or concealed")
+        if report.colour_input:
+            notes.append("input was already in colour: its luminance was colourised")
+        print(f"{dst}: " + ", ".join(notes))
+    return 1 if failures else 0
+
+
+def _video_jobs(inputs: list[Path], output: Path) -> list[tuple[Path, Path]]:
+    if len(inputs) == 1 and output.suffix:
+        return [(inputs[0], output)]
+    if output.suffix:
+        raise ValueError(f"{output}: several inputs need an output folder")
+    output.mkdir(parents=True, exist_ok=True)
+    return [(src, output / f"{src.stem}_colour.mp4") for src in inputs]
+
+
+def cmd_eval_video(args) -> int:
+    from .video.evaluate import evaluate_videos
+
+    strengths = [float(x) for x in args.strengths.split(",")]
+    result = evaluate_videos(_colorizer(args), args.inputs, strengths, max_frames=args.max_frames,
+                             max_side=args.max_side, report=args.report, progress=not args.quiet)
+    s = result["summary"]
+    print(f"{s['clips']} clips; ground truth: warp RGB {s['truth']['warp_rgb']:.5f}, "
+          f"warp a*b* {s['truth']['warp_ab']:.3f}, CDC {s['truth']['cdc']:.5f}")
+    print(f"{'strength':>8} {'PSNR':>7} {'colour':>7} {'warpRGB':>9} {'warp a*b*':>9} {'x truth':>7} {'CDC':>8}")
+    for k in strengths:
+        r = s[f"strength_{k:g}"]
+        print(f"{k:8g} {r['psnr']:7.2f} {r['colourfulness']:7.1f} {r['warp_rgb']:9.5f} {r['warp_ab']:9.3f} "
+              f"{r['warp_ab_vs_truth']:7.2f} {r['cdc']:8.5f}")
+    if args.report:
+        print(f"report: {args.report}")
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from .evaluate import evaluate_photos
+
+    result = evaluate_photos(_colorizer(args), args.inputs, split=args.split, limit=args.limit,
+                             report=args.report, sheet=args.sheet, progress=not args.quiet)
+    print(f"{'group':8} {'images':>6} {'PSNR':>7} {'gray':>7} {'gain':>7} {'colour':>7} {'truth':>7} {'ratio':>6} {'dL*':>6}")
+    for group, s in result["summary"].items():
+        if s["images"]:
+            print(f"{group:8} {s['images']:6d} {s['psnr']:7.2f} {s['psnr_gray']:7.2f} {s['gain_db']:+7.2f} "
+                  f"{s['colourfulness']:7.1f} {s['colourfulness_truth']:7.1f} {s['colourfulness_ratio']:6.2f} "
+                  f"{s['l_change']:6.3f}")
+    if args.report:
+        print(f"report: {args.report}")
+    if args.sheet:
+        print(f"contact sheet: {args.sheet}")
+    return 0
+
+
+def cmd_train(args) -> int:
+    from .train.loop import TrainConfig, train
+
+    cfg = TrainConfig(data=str(args.data), out=str(args.out), preset=args.preset, epochs=args.epochs,
+                      minutes=args.minutes, batch=args.batch, crop=args.crop, lr=args.lr,
+                      face_share=args.face_share, init=str(args.init) if args.init else None,
+                      embedding=args.embedding, seed=args.seed, device=args.device, workers=args.workers)
+    train(cfg, progress=not args.quiet)
+    print(f"weights: {Path(args.out) / 'model.safetensors'}")
+    return 0
+
+
+def cmd_pack(args) -> int:
+    from tqdm import tqdm
+
+    from .train import data as D
+
+    for split in ("train", "tune"):
+        files = D.split_files(args.src, split)
+        with tqdm(total=len(files), desc=f"pack {split}", disable=args.quiet) as bar:
+            index = D.write_pack(files, args.src, args.out / split, side=args.side, quality=args.quality,
+                                 keep_faces=args.keep_faces, progress=bar.update)
+        size = (args.out / split / "images.bin").stat().st_size
+        print(f"{args.out / split}: {len(index['offsets'])} images, {size / 2**20:.1f} MiB")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="vidcolor", description="Colourise black-and-white photos and videos.")
+    ap.add_argument("--version", action="version", version=f"vidcolor {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("photo", parents=[common], help="colourise photos (files or folders)")
+    p.add_argument("inputs", nargs="+", type=Path, help="image files or folders")
+    p.add_argument("-o", "--output", type=Path, required=True,
+                   help="output file (one input) or folder (mirrors input folders)")
+    p.add_argument("-r", "--recursive", action="store_true", help="look into sub-folders of input folders")
+    p.add_argument("--format", choices=["png", "jpg", "tif", "webp"],
+                   help="output format for folder outputs (default: the input's own when writable, else png)")
+    p.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    _add_render_args(p)
+    p.set_defaults(func=cmd_photo)
+
+    p = sub.add_parser("video", parents=[common], help="colourise videos (sound, timing and metadata kept)")
+    p.add_argument("inputs", nargs="+", type=Path, help="video files")
+    p.add_argument("-o", "--output", type=Path, required=True,
+                   help="output file (one input; container from the extension) or folder")
+    p.add_argument("--smoothing", type=float, default=0.8,
+                   help="temporal smoothing of colour, 0 (per frame) to 1 (default 0.8)")
+    p.add_argument("--codec", help="video codec (default from the extension: H.264 for .mp4/.mov/.mkv)")
+    p.add_argument("--crf", type=int, default=18, help="quality for H.264/H.265/VP9 (lower is better, default 18)")
+    p.add_argument("--preset", default="medium", help="x264/x265 speed preset (default medium)")
+    p.add_argument("--pix-fmt", default="yuv420p", help="output pixel format (default yuv420p)")
+    p.add_argument("--batch", type=int, help="frames per forward pass (default 16 on GPU, 4 on CPU)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    _add_render_args(p)
+    p.set_defaults(func=cmd_video)
+
+    p = sub.add_parser("eval-video", parents=[common], help="score colour stability on colour clips made gray")
+    p.add_argument("inputs", nargs="+", type=Path, help="video files or folders of frames (searched one level deep)")
+    p.add_argument("--strengths", default="0,0.8", help="smoothing strengths to compare (default 0,0.8)")
+    p.add_argument("--max-frames", type=int, default=60)
+    p.add_argument("--max-side", type=int, default=480, help="frames are shrunk to this long side")
+    p.add_argument("--report", type=Path, help="write per-clip numbers as JSON")
+    _add_render_args(p)
+    p.set_defaults(func=cmd_eval_video)
+
+    p = sub.add_parser("eval", parents=[common], help="score colourisation of colour photos made gray")
+    p.add_argument("inputs", nargs="+", type=Path, help="colour photo folders (faces/scenes by sub-folder) or files")
+    p.add_argument("--split", default="all", choices=["all", "train", "tune"],
+                   help="for folders: all files, or only the training / held-out tune part of a training folder")
+    p.add_argument("--limit", type=int, help="at most this many images")
+    p.add_argument("--report", type=Path, help="write per-image and summary numbers as JSON")
+    p.add_argument("--sheet", type=Path, help="write a contact sheet (input / ours / truth) as JPEG")
+    _add_render_args(p)
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("train", parents=[common], help="train or fine-tune a model")
+    p.add_argument("data", type=Path, help="image folder (train/<source>/...) or a pack from `vidcolor pack`")
+    p.add_argument("--out", type=Path, required=True, help="run folder; running again resumes it")
+    p.add_argument("--preset", default="vidcolor", choices=["vidcolor", "paper"])
+    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--minutes", type=float, default=0.0, help="fit the schedule to this time budget")
+    p.add_argument("--batch", type=int)
+    p.add_argument("--crop", type=int)
+    p.add_argument("--lr", type=float)
+    p.add_argument("--face-share", type=float, help="share of face crops in what is sampled (default 0.15)")
+    p.add_argument("--embedding", default="logits", choices=["logits", "pooled"])
+    p.add_argument("--init", type=Path, help="continue from these weights (e.g. the shipped model)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--workers", type=int, default=2, help="decoding processes for folder data")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("pack", parents=[common], help="pack a training folder into small train/tune shards")
+    p.add_argument("src", type=Path)
+    p.add_argument("out", type=Path)
+    p.add_argument("--side", type=int, default=192)
+    p.add_argument("--quality", type=int, default=82)
+    p.add_argument("--keep-faces", type=float, default=1.0, help="share of face crops to keep")
+    p.set_defaults(func=cmd_pack)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except (OSError, ValueError, RuntimeError) as e:
+        print(f"vidcolor: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,226 @@
+"""Photo files in and out, and ``vidcolor photo``'s batch job.
+
+Reading honours EXIF orientation and accepts 1-bit, 8/16-bit gray, RGB (its luminance is used),
+palette, CMYK and images with alpha (kept). Writing picks the format from the extension (PNG,
+JPEG, TIFF, WebP), keeps EXIF and an RGB ICC profile where the format allows (a gray input's
+profile cannot describe a colour output, so sRGB's is embedded instead), keeps 16 bits per
+channel for 16-bit inputs written as PNG or TIFF, and is atomic: a temporary file beside the
+target, renamed into place only when complete.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image, ImageCms, ImageOps
+from tqdm import tqdm
+
+MAX_PIXELS = 150_000_000  # larger images are refused before decoding (decompression bombs)
+WRITE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF", ".webp": "WEBP"}
+READ_SUFFIXES = set(WRITE_FORMATS) | {".bmp", ".gif", ".jp2", ".pgm", ".ppm", ".pbm", ".pnm", ".tga"}
+SIXTEEN_BIT_FORMATS = {"PNG", "TIFF"}
+
+
+class PhotoError(ValueError):
+    """A photo cannot be read or written; the message says which file and why."""
+
+
+@dataclass
+class Photo:
+    pixels: np.ndarray  # (H, W) gray or (H, W, 3) RGB, uint8 or uint16
+    alpha: np.ndarray | None = None  # (H, W), same dtype as pixels
+    icc: bytes | None = None  # only kept when it describes RGB
+    exif: bytes | None = None
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.pixels.shape[1], self.pixels.shape[0]
+
+
+def _srgb_icc() -> bytes:
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+def read_photo(path: str | Path) -> Photo:
+    path = Path(path)
+    if not path.is_file():
+        raise PhotoError(f"{path}: no such file")
+    if path.stat().st_size == 0:
+        raise PhotoError(f"{path}: file is empty")
+    try:
+        with warnings.catch_warnings():
+            # MAX_PIXELS below decides; Pillow's warning (from 89 MP) would escape as an exception
+            # no caller handles. Its hard limit still raises DecompressionBombError, caught below.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                w, h = im.size
+                if w * h > MAX_PIXELS:
+                    raise PhotoError(f"{path}: {w}x{h} is {w * h / 1e6:.0f} megapixels, over the "
+                                     f"{MAX_PIXELS / 1e6:.0f} MP limit (a decompression bomb, or too big to colourise)")
+                icc = im.info.get("icc_profile")
+                icc_is_rgb = im.mode in ("RGB", "RGBA", "P", "PA")
+                im.load()
+                im = ImageOps.exif_transpose(im)
+                exif = im.getexif().tobytes() if im.getexif() else None
+                return Photo(*_to_arrays(im), icc=icc if icc and icc_is_rgb else None, exif=exif)
+    except PhotoError:
+        raise
+    except Image.DecompressionBombError as e:
+        raise PhotoError(f"{path}: refused as a decompression bomb ({e})") from None
+    except Image.UnidentifiedImageError:
+        raise PhotoError(f"{path}: not an image file this program can read") from None
+    except (OSError, SyntaxError, ValueError) as e:
+        raise PhotoError(f"{path}: damaged or unsupported image ({e})") from None
+
+
+def _to_arrays(im: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
+    mode = im.mode
+    if mode in ("I;16", "I;16L", "I;16B", "I;16N"):
+        return np.asarray(im).astype(np.uint16), None
+    if mode == "I":  # 32-bit integer gray, as PIL opens many 16-bit PNG/TIFF files
+        return np.clip(np.asarray(im), 0, 65535).astype(np.uint16), None
+    if mode == "F":
+        return (np.clip(np.asarray(im), 0, 1) * 65535 + 0.5).astype(np.uint16), None
+    if mode in ("1", "L"):
+        return np.asarray(im.convert("L")), None
+    if mode == "LA" or (mode == "P" and "transparency" in im.info) or mode == "PA":
+        la = np.asarray(im.convert("LA") if mode == "LA" else im.convert("RGBA"))
+        return (la[..., 0], la[..., 1]) if mode == "LA" else (la[..., :3], la[..., 3])
+    if mode in ("RGBA", "RGBa"):
+        rgba = np.asarray(im.convert("RGBA"))
+        return rgba[..., :3], rgba[..., 3]
+    return np.asarray(im.convert("RGB")), None  # RGB, P, CMYK, YCbCr, LAB, HSV
+
+
+def write_photo(path: str | Path, rgb: np.ndarray, alpha: np.ndarray | None = None,
+                icc: bytes | None = None, exif: bytes | None = None, quality: int = 95) -> None:
+    """Write an RGB array (uint8 or uint16) atomically, format from the extension."""
+    path = Path(path)
+    fmt = WRITE_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise PhotoError(f"{path}: unknown output format (use {', '.join(sorted(WRITE_FORMATS))})")
+    if fmt == "JPEG":
+        alpha = None  # JPEG has no alpha channel
+    if rgb.dtype == np.uint16 and fmt not in SIXTEEN_BIT_FORMATS:
+        rgb = (rgb >> 8).astype(np.uint8)
+    if alpha is not None and alpha.dtype != rgb.dtype:
+        alpha = (alpha >> 8).astype(np.uint8) if alpha.dtype == np.uint16 else alpha.astype(np.uint16) * 257
+    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}{path.suffix}")
+    try:
+        if rgb.dtype == np.uint16:
+            # Pillow cannot write 16-bit colour; OpenCV can (without metadata).
+            bgr = rgb[..., ::-1] if alpha is None else np.dstack((rgb[..., ::-1], alpha))
+            if not cv2.imwrite(str(tmp), np.ascontiguousarray(bgr)):
+                raise PhotoError(f"{path}: could not be written")
+        else:
+            im = Image.fromarray(rgb, "RGB") if alpha is None else Image.fromarray(np.dstack((rgb, alpha)), "RGBA")
+            kwargs = {"icc_profile": icc or _srgb_icc()}
+            if exif:
+                kwargs["exif"] = exif
+            if fmt in ("JPEG", "WEBP"):
+                kwargs["quality"] = quality
+            if fmt == "TIFF":
+                kwargs["compression"] = "tiff_lzw"
+            with open(tmp, "wb") as fh:
+                im.save(fh, format=fmt, **kwargs)
+                fh.flush()
+                os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as e:
+        raise PhotoError(f"{path}: could not be written ({e.strerror or e})") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def colorize_photo(colorizer, photo: Photo) -> np.ndarray:
+    return colorizer.colorize_image(photo.pixels)
+
+
+# -- batch job -------------------------------------------------------------------------------------
+def _is_image_name(p: Path) -> bool:
+    return p.suffix.lower() in READ_SUFFIXES and not p.name.startswith(".")
+
+
+def plan_outputs(inputs: list[Path], output: Path, recursive: bool = False,
+                 suffix: str | None = None) -> list[tuple[Path, Path]]:
+    """Pairs (input file, output file). A folder output mirrors each input folder's layout."""
+    output = Path(output)
+    single_file = (len(inputs) == 1 and Path(inputs[0]).is_file() and output.suffix
+                   and not output.is_dir())
+    if single_file:
+        if output.suffix.lower() not in WRITE_FORMATS:
+            raise PhotoError(f"{output}: unknown output format (use {', '.join(sorted(WRITE_FORMATS))})")
+        pairs = [(Path(inputs[0]), output)]
+    else:
+        pairs = []
+        out_resolved = output.resolve()
+        for item in map(Path, inputs):
+            if item.is_dir():
+                # Skip earlier results in an output folder inside this input folder; an output that
+                # is the input folder itself is left to the overwrite check below.
+                nested = out_resolved != item.resolve()
+                found = item.rglob("*") if recursive else item.glob("*")
+                for f in sorted(found):
+                    if f.is_file() and _is_image_name(f) and not (nested and out_resolved in f.resolve().parents):
+                        pairs.append((f, output / f.relative_to(item).parent / _out_name(f, suffix)))
+            elif item.exists():
+                pairs.append((item, output / _out_name(item, suffix)))
+            else:
+                raise PhotoError(f"{item}: no such file or folder")
+    inputs_resolved = {src.resolve() for src, _ in pairs}
+    for src, dst in pairs:
+        if dst.resolve() in inputs_resolved:
+            raise PhotoError(f"{dst}: output would overwrite an input; choose another output")
+    return pairs
+
+
+def _out_name(src: Path, suffix: str | None) -> str:
+    if suffix:
+        return f"{src.stem}.{suffix}"
+    return src.name if src.suffix.lower() in WRITE_FORMATS else f"{src.stem}.png"
+
+
+def colorize_file(colorizer, src: Path, dst: Path, overwrite: bool = False) -> None:
+    if dst.exists() and not overwrite:
+        raise PhotoError(f"{dst}: already exists (use --overwrite to replace it)")
+    photo = read_photo(src)
+    rgb = colorize_photo(colorizer, photo)
+    try:
+        dst.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise PhotoError(f"{dst}: its folder could not be created ({e.strerror or e})") from None
+    write_photo(dst, rgb, photo.alpha, photo.icc, photo.exif)
+
+
+def colorize_photos(colorizer, inputs: list[Path], output: Path, recursive: bool = False,
+                    overwrite: bool = False, suffix: str | None = None, progress: bool = True,
+                    report=None) -> list[tuple[Path, str]]:
+    """Colourise every input; returns the failures as (file, message), the rest go on."""
+    import sys
+
+    report = report or (lambda msg: print(f"vidcolor: error: {msg}", file=sys.stderr))
+    pairs = plan_outputs(inputs, output, recursive, suffix)
+    if not pairs:
+        raise PhotoError("no image files found in the inputs")
+    failures = []
+    for src, dst in tqdm(pairs, desc="photos", unit="photo", disable=not progress or len(pairs) < 2):
+        try:
+            colorize_file(colorizer, src, dst, overwrite)
+        except (PhotoError, ValueError, MemoryError) as e:
+            msg = str(e) if str(src) in str(e) or str(dst) in str(e) else f"{src}: {e}"
+            failures.append((src, msg))
+            report(msg)
+    return failures
+
+
+def encode_png(rgb: np.ndarray) -> bytes:
+    """PNG bytes of an 8-bit RGB array (for the clipboard and previews)."""
+    buf = io.BytesIO()
+    Image.fromarray(rgb if rgb.dtype == np.uint8 else (rgb >> 8).astype(np.uint8), "RGB").save(buf, "PNG")
+    return buf.getvalue()

@@ -1,0 +1,190 @@
+"""Training data: image folders, a packed pre-resized shard format, and on-device augmentation.
+
+Two sources give the same thing, uint8 RGB crops ``(B, 3, c, c)``:
+
+* an image folder (``train/<source>/*.jpg``) read by a DataLoader whose worker processes decode,
+  random-resize-crop and flip (for CPU runs straight from ``../shared/data``);
+* a pack (``vidcolor pack``): every photo resized to one square size and stored as JPEG bytes in a
+  single file, small enough to carry to a GPU machine; decoded once into memory, then cropped,
+  rescaled and flipped in batches on the training device, so the GPU never waits for a CPU.
+
+A deterministic ~5 % of each folder (by a hash of its path) is held out as the "tune" split for
+choices made after training (decoding temperature, render size); ``val/`` is never read here.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import zlib
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
+FACE_SOURCES = ("utkface",)  # tight face crops: plentiful and easy, so sampled less
+HOLDOUT_MODULUS = 20
+
+
+def list_images(root: Path) -> list[Path]:
+    root = Path(root)
+    return sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+
+
+def source_of(path: Path, root: Path) -> str:
+    rel = Path(path).relative_to(root)
+    return rel.parts[0] if len(rel.parts) > 1 else ""
+
+
+def is_holdout(path: Path, root: Path) -> bool:
+    rel = Path(path).relative_to(root).as_posix()
+    return zlib.crc32(rel.encode()) % HOLDOUT_MODULUS == 0
+
+
+def split_files(root: Path, split: str) -> list[Path]:
+    """``train`` (the files trained on), ``tune`` (the held-out ~5 %), or ``all``."""
+    files = list_images(root)
+    if split == "all":
+        return files
+    hold = split == "tune"
+    return [f for f in files if is_holdout(f, root) == hold]
+
+
+def is_face(source: str) -> bool:
+    return any(source.startswith(f) for f in FACE_SOURCES)
+
+
+def sample_weights(sources: list[str], face_share: float) -> torch.Tensor:
+    """Per-image sampling weights so face crops make up ``face_share`` of what is drawn."""
+    faces = torch.tensor([is_face(s) for s in sources], dtype=torch.bool)
+    n_face = int(faces.sum())
+    if n_face in (0, len(sources)):
+        return torch.ones(len(sources))
+    w = torch.empty(len(sources))
+    w[faces] = face_share / n_face
+    w[~faces] = (1 - face_share) / (len(sources) - n_face)
+    return w
+
+
+def read_rgb(path: Path) -> np.ndarray:
+    data = np.fromfile(str(path), dtype=np.uint8)
+    bgr = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise ValueError(f"{path}: not a readable image")
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def square(image: np.ndarray, side: int) -> np.ndarray:
+    """Resize so the short side is ``side``, then centre-crop to ``side x side``."""
+    h, w = image.shape[:2]
+    s = side / min(h, w)
+    nh, nw = max(side, round(h * s)), max(side, round(w * s))
+    image = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_CUBIC)
+    y, x = (nh - side) // 2, (nw - side) // 2
+    return image[y:y + side, x:x + side]
+
+
+# -- packs -----------------------------------------------------------------------------------------
+def write_pack(files: list[Path], root: Path, out: Path, side: int = 192, quality: int = 82,
+               keep_faces: float = 1.0, progress=None) -> dict:
+    """Write ``out/images.bin`` + ``out/index.json``; returns the index."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    chosen = []
+    for f in files:
+        src = source_of(f, root)
+        # Keep every k-th face crop (deterministically) when faces are thinned out.
+        if is_face(src) and keep_faces < 1 and (zlib.crc32(f.name.encode()) % 1000) >= keep_faces * 1000:
+            continue
+        chosen.append((f, src))
+
+    def encode(item):
+        f, src = item
+        sq = square(read_rgb(f), side)
+        ok, buf = cv2.imencode(".jpg", cv2.cvtColor(sq, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
+        return buf.tobytes(), src, Path(f).relative_to(root).as_posix()
+
+    offsets, sources, names = [], [], []
+    tmp = out / "images.bin.tmp"
+    with open(tmp, "wb") as fh, ThreadPoolExecutor(4) as pool:
+        pos = 0
+        for data, src, name in pool.map(encode, chosen):
+            fh.write(data)
+            offsets.append((pos, len(data)))
+            sources.append(src)
+            names.append(name)
+            pos += len(data)
+            if progress:
+                progress(1)
+    tmp.replace(out / "images.bin")
+    index = {"side": side, "quality": quality, "offsets": offsets, "sources": sources, "names": names}
+    (out / "index.json").write_text(json.dumps(index))
+    return index
+
+
+def load_pack(folder: Path, threads: int = 8) -> tuple[torch.Tensor, list[str]]:
+    """Decode a pack into one uint8 tensor ``(N, 3, side, side)`` and the source of each image."""
+    folder = Path(folder)
+    index = json.loads((folder / "index.json").read_text())
+    blob = np.fromfile(str(folder / "images.bin"), dtype=np.uint8)
+    side = index["side"]
+    out = torch.empty((len(index["offsets"]), side, side, 3), dtype=torch.uint8)
+
+    def decode(i):
+        pos, n = index["offsets"][i]
+        bgr = cv2.imdecode(blob[pos:pos + n], cv2.IMREAD_COLOR)
+        out[i] = torch.from_numpy(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(decode, range(len(out))))
+    return out.permute(0, 3, 1, 2).contiguous(), index["sources"]
+
+
+def augment(images: torch.Tensor, crop: int, generator: torch.Generator, min_scale: float = 0.45,
+            flip: bool = True) -> torch.Tensor:
+    """Random rescale + crop + horizontal flip of a uint8 batch, in one resampling; float [0, 1] out."""
+    b = images.shape[0]
+    dev = images.device
+    r = torch.rand((b, 4), generator=generator, device=generator.device).to(dev)
+    # Crop side as a share of the image (area-uniform between min_scale^2 and 1), and its centre.
+    scale = torch.sqrt(min_scale**2 + (1 - min_scale**2) * r[:, 0])
+    cx = (r[:, 1] * 2 - 1) * (1 - scale)
+    cy = (r[:, 2] * 2 - 1) * (1 - scale)
+    sx = torch.where((r[:, 3] < 0.5) & flip, -scale, scale)
+    theta = torch.zeros((b, 2, 3), device=dev)
+    theta[:, 0, 0], theta[:, 0, 2], theta[:, 1, 1], theta[:, 1, 2] = sx, cx, scale, cy
+    grid = F.affine_grid(theta, (b, 3, crop, crop), align_corners=False)
+    x = images.float() / 255.0
+    side = images.shape[-1]
+    if side * scale.min().item() > 1.5 * crop:
+        # Pre-shrink so bilinear sampling does not alias when the crop is much smaller than the image.
+        factor = side * scale.min().item() / (1.25 * crop)
+        x = F.interpolate(x, scale_factor=1 / factor, mode="area")
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False).clamp(0, 1)
+
+
+class FolderCrops(torch.utils.data.Dataset):
+    """Random-resized crops of an image folder, decoded in DataLoader worker processes."""
+
+    def __init__(self, files: list[Path], crop: int, min_scale: float = 0.45, seed: int = 0):
+        self.files, self.crop, self.min_scale, self.seed = files, crop, min_scale, seed
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, i: int) -> torch.Tensor:
+        rng = np.random.default_rng((self.seed, self.epoch, i))
+        image = read_rgb(self.files[i])
+        h, w = image.shape[:2]
+        short = min(h, w)
+        side = max(8, int(short * math.sqrt(rng.uniform(self.min_scale**2, 1))))
+        y, x = rng.integers(0, h - side + 1), rng.integers(0, w - side + 1)
+        patch = cv2.resize(image[y:y + side, x:x + side], (self.crop, self.crop), interpolation=cv2.INTER_AREA)
+        if rng.random() < 0.5:
+            patch = patch[:, ::-1]
+        return torch.from_numpy(np.ascontiguousarray(patch)).permute(2, 0, 1)

@@ -1,0 +1,294 @@
+"""``vidcolor train``: fit the fusion network on colour photos, resumable and time-boxed.
+
+A run folder holds ``last.pt`` (everything needed to resume exactly: weights, optimiser, step,
+random generator), ``model.safetensors`` (the weights the app loads, rewritten every epoch) and
+``log.jsonl`` (one line of losses and tune-split metrics per epoch).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from ..color import lab_to_rgb, rgb_to_lab
+from ..engine import autocast_dtype, select_device
+from ..metrics import colourfulness, psnr
+from ..model import ModelConfig
+from ..weights import load_colorizer, new_model, save_colorizer
+from . import data as D
+from .losses import ab_prior, colour_loss, rebalance_weights
+
+PRESETS = {
+    # Baldassarre et al.: MSE on a*b*, Adam 1e-3, batch 100, 224x224, no normalisation layers.
+    "paper": dict(head="regression", norm="none", regression="mse", lr=1e-3, batch=100, crop=224,
+                  weight_decay=0.0, warmup=0, schedule="constant", face_share=-1.0),
+    # Ours: batch norm, classification over a*b* bins + Huber regression, AdamW with a cosine decay.
+    "vidcolor": dict(head="hybrid", norm="batch", regression="huber", lr=1e-3, batch=64, crop=160,
+                     weight_decay=1e-4, warmup=300, schedule="cosine", face_share=0.15),
+}
+
+
+SAVE_INTERVAL_S = 60.0
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    data: str
+    out: str
+    preset: str = "vidcolor"
+    epochs: int = 30
+    minutes: float = 0.0  # > 0: fit the schedule to this wall-clock budget (measured on epoch 2)
+    batch: int | None = None
+    crop: int | None = None
+    lr: float | None = None
+    weight_decay: float | None = None
+    face_share: float | None = None  # < 0: sample faces as often as they occur
+    reg_weight: float = 10.0
+    embedding: str = "logits"
+    init: str | None = None  # weights to continue from (e.g. the shipped model)
+    seed: int = 0
+    device: str = "auto"
+    workers: int = 2
+    val_every: int = 1
+
+    def resolved(self) -> dict:
+        p = dict(PRESETS[self.preset])
+        for k in ("batch", "crop", "lr", "weight_decay", "face_share"):
+            if getattr(self, k) is not None:
+                p[k] = getattr(self, k)
+        return p
+
+
+class Batches:
+    """Epochs of uint8 crops from a pack (augmented on the device) or a folder (in workers)."""
+
+    def __init__(self, source: Path, crop: int, batch: int, face_share: float, device: torch.device,
+                 generator: torch.Generator, seed: int, workers: int):
+        self.source, self.crop, self.batch, self.device, self.gen = Path(source), crop, batch, device, generator
+        self.packed = (self.source / "index.json").is_file()
+        if self.packed:
+            images, sources = D.load_pack(self.source)
+            self.images = images.to(device)
+        else:
+            files = D.split_files(self.source, "train")
+            sources = [D.source_of(f, self.source) for f in files]
+            self.dataset = D.FolderCrops(files, crop, seed=seed)
+            self.workers = workers
+        self.sources = sources
+        if len(self) == 0:
+            raise ValueError(f"{source}: {len(sources)} training images, fewer than one batch of {batch}")
+        self.weights = D.sample_weights(sources, face_share) if face_share >= 0 else torch.ones(len(sources))
+
+    def __len__(self) -> int:
+        return len(self.sources) // self.batch
+
+    def epoch(self, epoch: int):
+        order = torch.multinomial(self.weights, len(self) * self.batch, replacement=True,
+                                  generator=self._cpu_gen(epoch)).view(len(self), self.batch)
+        if self.packed:
+            for idx in order:
+                yield D.augment(self.images[idx.to(self.device)], self.crop, self.gen)
+            return
+        self.dataset.epoch = epoch
+        sampler = order.flatten().tolist()
+        loader = torch.utils.data.DataLoader(self.dataset, batch_size=self.batch, sampler=sampler,
+                                             num_workers=self.workers, drop_last=True,
+                                             persistent_workers=False, prefetch_factor=4 if self.workers else None)
+        for x in loader:
+            yield x.to(self.device, non_blocking=True).float() / 255.0
+
+    def _cpu_gen(self, epoch: int) -> torch.Generator:
+        g = torch.Generator()
+        g.manual_seed(int(torch.randint(0, 2**62, (1,), generator=self.gen, device=self.gen.device)) + epoch)
+        return g
+
+
+def tune_images(data: Path, crop: int, device: torch.device, limit: int = 512) -> tuple[torch.Tensor, list[str]]:
+    """Fixed centre crops of the tune split (a pack named ``tune`` beside a pack, or the held-out files)."""
+    data = Path(data)
+    tune = data.parent / "tune"
+    if (data / "index.json").is_file() and (tune / "index.json").is_file():
+        images, sources = D.load_pack(tune)
+    else:
+        files = D.split_files(data, "tune")[:limit]
+        sources = [D.source_of(f, data) for f in files]
+        images = torch.stack([torch.from_numpy(D.square(D.read_rgb(f), crop)).permute(2, 0, 1) for f in files]) \
+            if files else torch.empty((0, 3, crop, crop), dtype=torch.uint8)
+    images = images[:limit]
+    if images.shape[-1] != crop:
+        images = F.interpolate(images.float(), size=(crop, crop), mode="area").round().byte()
+    return images.to(device), sources[:limit]
+
+
+@torch.no_grad()
+def evaluate(model, images: torch.Tensor, sources: list[str], dtype) -> dict:
+    """PSNR over gray and colourfulness ratio on tune crops, faces and scenes apart."""
+    model.eval()
+    rows = []
+    for chunk in images.split(64):
+        rgb = chunk.float() / 255
+        lab = rgb_to_lab(rgb)
+        with torch.autocast(rgb.device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
+            out = model(lab[:, :1])
+        ab = F.interpolate(model.decode_ab(out), size=rgb.shape[-2:], mode="bilinear", align_corners=False)
+        pred = lab_to_rgb(torch.cat((lab[:, :1], ab), 1))
+        gray = lab_to_rgb(torch.cat((lab[:, :1], torch.zeros_like(ab)), 1))
+        rows.append(torch.stack((psnr(pred, rgb), psnr(gray, rgb), colourfulness(pred), colourfulness(rgb)), 1))
+    model.train()
+    if not rows:
+        return {}
+    m = torch.cat(rows).cpu()
+    faces = torch.tensor([D.is_face(s) for s in sources])
+    result = {}
+    for name, sel in (("scenes", ~faces), ("faces", faces)):
+        if sel.any():
+            g = m[sel]
+            result[name] = {"psnr": g[:, 0].mean().item(), "psnr_gray": g[:, 1].mean().item(),
+                            "gain_db": (g[:, 0] - g[:, 1]).mean().item(),
+                            "colourfulness_ratio": (g[:, 2].mean() / g[:, 3].mean().clamp(min=1e-6)).item()}
+    return result
+
+
+def _lr(step: int, total: int, base: float, warmup: int, schedule: str) -> float:
+    if warmup and step < warmup:
+        return base * (step + 1) / warmup
+    if schedule == "constant" or total <= 0:
+        return base
+    progress = min(1.0, (step - warmup) / max(1, total - warmup))
+    return base * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def _atomic_torch_save(obj, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None) -> dict:
+    """Run (or resume) training in ``cfg.out``; returns the last epoch's log line.
+
+    ``stop_after`` ends this call after that many epochs (the run can be resumed later).
+    """
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    p = cfg.resolved()
+    device = select_device(cfg.device)
+    dtype = autocast_dtype(device)
+    torch.manual_seed(cfg.seed)
+    ckpt_path = out / "last.pt"
+    ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True) if ckpt_path.is_file() else None
+    if ckpt is not None:
+        saved = TrainConfig(**json.loads(ckpt["train_config"]))
+        if saved.resolved() != p or saved.data != cfg.data:
+            raise ValueError(f"{ckpt_path}: this run was started with other settings; use another --out")
+        model_config = ModelConfig.from_dict(json.loads(ckpt["model_config"]))
+        model = new_model(model_config)
+    elif cfg.init:
+        model, _ = load_colorizer(cfg.init)
+    else:
+        model = new_model(ModelConfig(head=p["head"], norm=p["norm"], embedding=cfg.embedding))
+    model.to(device).train()
+    if device.type == "cuda":
+        model.to(memory_format=torch.channels_last)
+        torch.backends.cudnn.benchmark = True
+    params = [q for q in model.parameters() if q.requires_grad]
+    opt = torch.optim.AdamW(params, lr=p["lr"], weight_decay=p["weight_decay"])
+
+    gen = torch.Generator(device=device if device.type == "cuda" else "cpu")
+    gen.manual_seed(cfg.seed)
+    batches = Batches(Path(cfg.data), p["crop"], p["batch"], p["face_share"], device, gen, cfg.seed, cfg.workers)
+    tune, tune_sources = tune_images(Path(cfg.data), p["crop"], device)
+
+    bins = getattr(model, "ab_bins", None)
+    weights = None
+    step, epoch, total = 0, 0, len(batches) * cfg.epochs
+    if ckpt is not None:
+        model.load_state_dict(ckpt["model"], strict=False)
+        opt.load_state_dict(ckpt["opt"])
+        step, epoch, total = int(ckpt["step"]), int(ckpt["epoch"]), int(ckpt["total"])
+        gen.set_state(ckpt["gen"])
+        weights = ckpt.get("rebalance")
+        weights = weights.to(device) if weights is not None else None
+    elif bins is not None:
+        # Colour prior over the training images, for rebalancing the classification loss.
+        sample = next(batches.epoch(-1))
+        for i, extra in enumerate(batches.epoch(-2)):
+            if i >= 8:
+                break
+            sample = torch.cat((sample, extra))
+        weights = rebalance_weights(ab_prior(F.avg_pool2d(rgb_to_lab(sample)[:, 1:], 4), bins))
+    epochs = cfg.epochs if ckpt is None else int(ckpt["epochs"])
+    log = out / "log.jsonl"
+    last = {}
+    t_start = time.perf_counter()
+    stop_at = epochs if stop_after is None else min(epochs, epoch + stop_after)
+    last_save = time.perf_counter()
+    while epoch < stop_at:
+        t0 = time.perf_counter()
+        sums: dict[str, float] = {}
+        bar = tqdm(batches.epoch(epoch), total=len(batches), desc=f"epoch {epoch + 1}/{epochs}",
+                   disable=not progress, leave=False)
+        for rgb in bar:
+            for group in opt.param_groups:
+                group["lr"] = _lr(step, total, p["lr"], p["warmup"], p["schedule"])
+            lab = rgb_to_lab(rgb)
+            L = lab[:, :1]
+            if device.type == "cuda":
+                L = L.contiguous(memory_format=torch.channels_last)
+            with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
+                out_ = model(L)
+            terms = colour_loss(out_, lab[:, 1:], bins, weights, p["regression"], cfg.reg_weight)
+            opt.zero_grad(set_to_none=True)
+            terms["loss"].backward()
+            opt.step()
+            step += 1
+            for k, v in terms.items():
+                sums[k] = sums.get(k, 0.0) + float(v.detach())
+            bar.set_postfix(loss=f"{sums['loss'] / (bar.n + 1):.4f}")
+        epoch += 1
+        seconds = time.perf_counter() - t0
+        last = {"epoch": epoch, "epochs": epochs, "step": step, "seconds": round(seconds, 2),
+                "lr": opt.param_groups[0]["lr"], **{k: v / len(batches) for k, v in sums.items()}}
+        if cfg.val_every and (epoch % cfg.val_every == 0 or epoch == epochs):
+            last["tune"] = evaluate(model, tune, tune_sources, dtype)
+        if cfg.minutes > 0 and epoch == 2 and ckpt is None:
+            # Fit the schedule to the time budget from the second epoch's duration (with its
+            # evaluation): the first is slowed by warm-up (cuDNN autotuning, allocator growth).
+            left = cfg.minutes * 60 - (time.perf_counter() - t_start)
+            epochs = last["epochs"] = max(2, 2 + int(left / (time.perf_counter() - t0)))
+            total = len(batches) * epochs
+            stop_at = epochs if stop_after is None else min(epochs, stop_after)
+        with open(log, "a") as fh:
+            fh.write(json.dumps(last) + "\n")
+        if progress:
+            tqdm.write(json.dumps(last))
+        # Saving costs about a second; on a fast GPU epochs take a few, so save at most once a minute.
+        if epoch >= stop_at or time.perf_counter() - last_save >= SAVE_INTERVAL_S:
+            _save(out, model, opt, step, epoch, epochs, total, gen, weights, cfg, p, t_start)
+            last_save = time.perf_counter()
+    return last
+
+
+def _save(out: Path, model, opt, step, epoch, epochs, total, gen, weights, cfg: TrainConfig, p: dict,
+          t_start: float) -> None:
+    state = {"model": {k: v for k, v in model.state_dict().items() if not k.startswith("backbone.")},
+             "opt": opt.state_dict(), "step": step, "epoch": epoch, "epochs": epochs, "total": total,
+             "gen": gen.get_state(), "train_config": json.dumps(dataclasses.asdict(cfg)),
+             "model_config": json.dumps(model.config.__dict__)}
+    if weights is not None:
+        state["rebalance"] = weights.cpu()
+    _atomic_torch_save(state, out / "last.pt")
+    device = next(model.parameters()).device
+    info = {"preset": cfg.preset, "epochs": epoch, "steps": step, "crop": p["crop"], "batch": p["batch"],
+            "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
+            "train_seconds": round(time.perf_counter() - t_start, 1), "data": Path(cfg.data).name,
+            "init": cfg.init or ""}
+    save_colorizer(model, out / "model.safetensors", info=info)

@@ -1,0 +1,221 @@
+"""Colourising a video: decode thread -> batched inference + temporal smoothing -> encode thread.
+
+Queues between the stages are bounded, so memory stays flat however long the video is, and the
+three stages overlap: on a GPU the network waits for neither decoding nor encoding.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..color import rgb_to_l
+from ..engine import Colorizer, gray_to_l_table
+from .reader import Cancelled, DecodeThread, Frame, VideoError, looks_colour, open_input, probe
+from .temporal import AbSmoother, CutDetector, ShotEmbedding
+from .writer import EncodeThread, VideoOptions, VideoWriter, output_codec, rgb_to_yuv420p
+
+log = logging.getLogger("vidcolor.video")
+
+
+@dataclass
+class ProgressInfo:
+    done: int
+    total: int  # estimate; 0 if unknown
+    fps: float
+    eta: float | None  # seconds
+
+
+@dataclass
+class VideoReport:
+    frames: int
+    damaged: int
+    seconds: float
+    output: Path
+    colour_input: bool
+    cuts: int
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.seconds if self.seconds else 0.0
+
+
+class FrameColorizer:
+    """Colourises consecutive frames of one video with shot-aware, motion-compensated a*b*."""
+
+    def __init__(self, colorizer: Colorizer, strength: float = 0.8, rotation: int = 0):
+        self.colorizer = colorizer
+        self.strength = strength
+        self.turns = (rotation // 90) % 4
+        self.cuts = CutDetector()
+        self.shot = ShotEmbedding()
+        self.smoother = AbSmoother(strength)
+        self.cut_count = 0
+        self._lut: torch.Tensor | None = None
+
+    def __call__(self, frames: list[np.ndarray], yuv420p_matrix: str | None = None) -> list[np.ndarray]:
+        """Gray (H, W) or RGB (H, W, 3) uint8 frames in order -> RGB uint8 frames, or, with
+        ``yuv420p_matrix`` ("bt601"/"bt709", even sizes), yuv420p planes ready for the encoder."""
+        c = self.colorizer
+        L_full = self._lightness(frames)
+        # The network and the classifier see frames upright; a*b* is turned back afterwards.
+        L_net = torch.rot90(c.network_input(L_full), self.turns, dims=(-2, -1))
+        L_small = F.avg_pool2d(L_net, 2).cpu().numpy()[:, 0]
+        cuts = [self.cuts(L) for L in L_small]
+        self.cut_count += sum(cuts)
+        embedding = None
+        if self.strength > 0:
+            fresh_idx = [i for i, cut in enumerate(cuts) if cut or i == 0]
+            fresh = dict(zip(fresh_idx, c.embed(L_net[fresh_idx])))
+            shared = []
+            for i, cut in enumerate(cuts):
+                shared.append(self.shot(fresh[i], cut) if i in fresh else self.shot.value)
+            embedding = torch.stack(shared)
+        ab = torch.rot90(c.predict_ab(L_net, embedding), -self.turns, dims=(-2, -1)).float().cpu().numpy()
+        L_small = np.rot90(L_small, -self.turns, axes=(-2, -1))
+        smoothed = [self.smoother(np.ascontiguousarray(L), np.ascontiguousarray(a.transpose(1, 2, 0)), cut)
+                    for L, a, cut in zip(L_small, ab, cuts)]
+        ab = torch.from_numpy(np.stack(smoothed)).permute(0, 3, 1, 2).to(c.device)
+        rgb = c.join(L_full, ab)
+        if yuv420p_matrix:
+            return list(rgb_to_yuv420p(rgb, yuv420p_matrix).cpu().numpy())
+        return list((rgb * 255 + 0.5).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy())
+
+    def _lightness(self, frames: list[np.ndarray]) -> torch.Tensor:
+        """Full-resolution L* ``(B, 1, H, W)`` on the device, computed there from uint8 pixels."""
+        device = self.colorizer.device
+        pixels = torch.from_numpy(np.stack(frames)).to(device, non_blocking=True)
+        if pixels.ndim == 3:  # gray: a table lookup
+            if self._lut is None:
+                self._lut = torch.from_numpy(gray_to_l_table(256)).to(device)
+            return self._lut[pixels.long()].unsqueeze(1)
+        return rgb_to_l(pixels.permute(0, 3, 1, 2).float() / 255)
+
+
+def _batches(frames: Iterable[Frame], size: int) -> Iterator[list[Frame]]:
+    batch: list[Frame] = []
+    for f in frames:
+        batch.append(f)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def default_batch(colorizer: Colorizer) -> int:
+    return 16 if colorizer.device.type == "cuda" else 4
+
+
+def _check_paths(src: Path, dst: Path, overwrite: bool) -> None:
+    if dst.resolve() == src.resolve():
+        raise VideoError(f"{dst}: output would overwrite the input; choose another output")
+    if dst.exists() and not overwrite:
+        raise VideoError(f"{dst}: already exists (use --overwrite to replace it)")
+    if not dst.parent.is_dir():
+        raise VideoError(f"{dst.parent}: output folder does not exist")
+
+
+def colorize_video(colorizer: Colorizer, src: str | Path, dst: str | Path, options: VideoOptions | None = None,
+                   progress: Callable[[ProgressInfo], None] | None = None,
+                   cancel: threading.Event | None = None, overwrite: bool = True) -> VideoReport:
+    """Colourise ``src`` into ``dst``; raises :class:`Cancelled` (output removed) if ``cancel`` is set."""
+    src, dst = Path(src), Path(dst)
+    options = options or VideoOptions()
+    _check_paths(src, dst, overwrite)
+    output_codec(dst, options)
+    info = probe(src)
+    colour = _is_colour(src)
+    if colour:
+        log.warning("%s is already in colour: its luminance is colourised and its own colour replaced", src)
+    tmp = dst.with_name(f".{dst.stem}.tmp{os.getpid()}{dst.suffix}")
+    t0 = time.perf_counter()
+    done = 0
+    try:
+        with open_input(src) as container:
+            writer = VideoWriter(tmp, container, info, options, name=dst)
+            decoder = DecodeThread(container, colour, writer.passthrough, maxsize=32)
+            encoder = EncodeThread(writer, decoder.passthrough, maxsize=32)
+            colorize = FrameColorizer(colorizer, options.strength, info.rotation)
+            try:
+                decoder.start()
+                encoder.start()
+                for batch in _batches(decoder, options.batch_size or default_batch(colorizer)):
+                    if cancel is not None and cancel.is_set():
+                        raise Cancelled(f"{dst}: render cancelled")
+                    for frame, pixels in zip(batch, colorize([f.pixels for f in batch], writer.yuv420p_matrix)):
+                        encoder.put(pixels, frame.pts)
+                    done += len(batch)
+                    if progress is not None:
+                        elapsed = time.perf_counter() - t0
+                        fps = done / elapsed if elapsed > 0 else 0.0
+                        total = max(info.frame_count, done)
+                        progress(ProgressInfo(done, total, fps, (total - done) / fps if fps > 0 else None))
+                if done == 0:
+                    raise VideoError(f"{src}: no video frame could be decoded")
+                encoder.finish()
+            finally:
+                decoder.close()
+                encoder.abort()
+        os.replace(tmp, dst)
+    finally:
+        tmp.unlink(missing_ok=True)
+    damaged = decoder.damaged
+    if damaged:
+        log.warning("%s: %d damaged frame(s) were repeated or concealed", src, damaged)
+    return VideoReport(done - encoder.writer.dropped, damaged, time.perf_counter() - t0, dst, colour,
+                       colorize.cut_count)
+
+
+def _is_colour(src: Path) -> bool:
+    import av
+
+    with open_input(src) as container:
+        try:
+            for frame in container.decode(video=0):
+                return looks_colour(frame)
+        except av.error.FFmpegError:
+            pass
+    return False
+
+
+def preview_frames(colorizer: Colorizer, src: str | Path, start: float, seconds: float, max_side: int = 480,
+                   strength: float = 0.8) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(original RGB, colourised RGB) pairs for a short range, at reduced size, in display orientation.
+
+    A generator: stop iterating to cancel; the decode thread is closed either way.
+    """
+    info = probe(src)
+    colour = _is_colour(Path(src))
+    container = open_input(src)
+    decoder = DecodeThread(container, colour, {}, maxsize=8, start=start, stop=start + seconds)
+    colorize = FrameColorizer(colorizer, strength, info.rotation)
+    turns = (info.rotation // 90) % 4
+    try:
+        decoder.start()
+        for batch in _batches(decoder, 4):
+            small = [_shrink(f.pixels, max_side) for f in batch]
+            for original, rgb in zip(small, colorize(small)):
+                original = original if original.ndim == 3 else np.repeat(original[..., None], 3, axis=2)
+                yield np.ascontiguousarray(np.rot90(original, turns)), np.ascontiguousarray(np.rot90(rgb, turns))
+    finally:
+        decoder.close()
+        container.close()
+
+
+def _shrink(image: np.ndarray, max_side: int) -> np.ndarray:
+    h, w = image.shape[:2]
+    if max(h, w) <= max_side:
+        return image
+    s = max_side / max(h, w)
+    return cv2.resize(image, (max(8, round(w * s)), max(8, round(h * s))), interpolation=cv2.INTER_AREA)

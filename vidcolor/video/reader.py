@@ -1,0 +1,269 @@
+"""Reading videos with PyAV: probing, single frames, and a decode thread with a bounded queue."""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import queue
+import threading
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+log = logging.getLogger("vidcolor.video")
+
+# Mean |U - 128| + |V - 128| (8-bit chroma planes) above which a video is treated as colour.
+COLOUR_CHROMA_THRESHOLD = 2.0
+
+
+class VideoError(ValueError):
+    """A video cannot be read or written; the message says which file and why."""
+
+
+class Cancelled(Exception):
+    """A render was cancelled; its partial output has been removed."""
+
+
+@dataclass
+class VideoInfo:
+    width: int  # display size: rotation applied
+    height: int
+    frame_count: int  # from the container, or estimated from duration x rate; 0 if unknown
+    fps: Fraction
+    duration: float
+    rotation: int  # degrees counter-clockwise the stored frames must be turned for display
+    has_audio: bool
+    codec: str
+    time_base: Fraction
+
+
+@dataclass
+class Frame:
+    """One decoded frame in stored orientation: gray (H, W) or RGB (H, W, 3) uint8, and its pts."""
+
+    pixels: np.ndarray
+    pts: int | None
+    damaged: bool = False
+
+
+def open_input(path: str | Path) -> av.container.InputContainer:
+    path = Path(path)
+    if not path.is_file():
+        raise VideoError(f"{path}: no such file")
+    if path.stat().st_size == 0:
+        raise VideoError(f"{path}: file is empty")
+    try:
+        container = av.open(str(path), metadata_errors="ignore")
+    except av.error.InvalidDataError:
+        raise VideoError(f"{path}: not a video file this program can read") from None
+    except (av.error.FFmpegError, OSError) as e:
+        raise VideoError(f"{path}: cannot be opened ({e})") from None
+    if not container.streams.video:
+        container.close()
+        raise VideoError(f"{path}: has no video stream")
+    stream = container.streams.video[0]
+    if stream.codec_context is None or stream.codec_context.name is None:
+        container.close()
+        raise VideoError(f"{path}: video codec is not supported by this build of FFmpeg")
+    return container
+
+
+def probe(path: str | Path) -> VideoInfo:
+    with open_input(path) as container:
+        stream = container.streams.video[0]
+        fps = stream.average_rate or stream.guessed_rate or Fraction(25)
+        duration = 0.0
+        if stream.duration and stream.time_base:
+            duration = float(stream.duration * stream.time_base)
+        elif container.duration:
+            duration = container.duration / av.time_base
+        frames = stream.frames or int(round(duration * fps))
+        rotation = _first_frame_rotation(container, stream)
+        w, h = stream.codec_context.width, stream.codec_context.height
+        if rotation % 180:
+            w, h = h, w
+        return VideoInfo(w, h, frames, Fraction(fps), duration, rotation, bool(container.streams.audio),
+                         stream.codec_context.name, Fraction(stream.time_base))
+
+
+def _first_frame_rotation(container, stream) -> int:
+    try:
+        for frame in container.decode(stream):
+            return int(frame.rotation) % 360
+    except av.error.FFmpegError:
+        pass
+    return 0
+
+
+# 8-bit video-range luma (16-235) to full-range gray, as FFmpeg's own conversion does.
+_LIMITED_TO_FULL = np.clip(np.round((np.arange(256) - 16) * 255 / 219), 0, 255).astype(np.uint8)
+_FAST_GRAY_FORMATS = {"yuv420p", "yuv422p", "yuv444p", "nv12", "yuvj420p", "yuvj422p", "yuvj444p", "gray"}
+
+
+def frame_pixels(frame: av.VideoFrame, colour: bool) -> np.ndarray:
+    """RGB (colour input) or full-range gray uint8 pixels of a decoded frame."""
+    if colour:
+        return frame.to_ndarray(format="rgb24")
+    name = frame.format.name
+    if name not in _FAST_GRAY_FORMATS:
+        return frame.to_ndarray(format="gray")
+    # A gray video's picture is its luma plane: read it directly instead of a full conversion.
+    plane = frame.planes[0]
+    luma = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)[:, :plane.width]
+    if name.startswith("yuvj") or name == "gray" or frame.color_range == 2:  # AVCOL_RANGE_JPEG
+        return luma.copy()
+    return cv2.LUT(luma, _LIMITED_TO_FULL)
+
+
+def looks_colour(frame: av.VideoFrame) -> bool:
+    """Whether a frame has visible chroma (a colour or toned video rather than a gray one)."""
+    yuv = frame.reformat(format="yuv444p", width=min(frame.width, 320), height=min(frame.height, 240))
+    planes = yuv.to_ndarray().reshape(3, -1).astype(np.int16)
+    return float(np.abs(planes[1:] - 128).mean() * 2) > COLOUR_CHROMA_THRESHOLD
+
+
+def rotate_for_display(image: np.ndarray, rotation: int) -> np.ndarray:
+    """Turn stored pixels counter-clockwise by ``rotation`` degrees (a multiple of 90)."""
+    return np.ascontiguousarray(np.rot90(image, k=(rotation // 90) % 4))
+
+
+def read_frame(path: str | Path, seconds: float, max_side: int | None = None) -> np.ndarray:
+    """RGB uint8 of the frame shown at ``seconds`` (display orientation), optionally shrunk."""
+    with open_input(path) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        target = int(max(0.0, seconds) / stream.time_base) + (stream.start_time or 0)
+        container.seek(target, stream=stream, backward=True, any_frame=False)
+        chosen = None
+        try:
+            for frame in container.decode(stream):
+                if chosen is not None and frame.pts is not None and frame.pts > target:
+                    break
+                chosen = frame
+        except av.error.FFmpegError:
+            pass
+        if chosen is None:
+            raise VideoError(f"{path}: no frame could be decoded at {seconds:.2f} s")
+        rgb = rotate_for_display(chosen.to_ndarray(format="rgb24"), int(chosen.rotation) % 360)
+    if max_side and max(rgb.shape[:2]) > max_side:
+        s = max_side / max(rgb.shape[:2])
+        rgb = cv2.resize(rgb, (max(1, round(rgb.shape[1] * s)), max(1, round(rgb.shape[0] * s))),
+                         interpolation=cv2.INTER_AREA)
+    return rgb
+
+
+_END = object()
+
+
+class DecodeThread(threading.Thread):
+    """Demuxes a file: video frames go to a bounded queue, other streams' packets to ``passthrough``.
+
+    Damaged packets are counted; a picture that cannot be decoded is replaced by a repeat of the
+    previous one at its own timestamp, so frame count and timing survive.
+    """
+
+    def __init__(self, container, colour: bool, passthrough_streams: dict, maxsize: int = 16,
+                 start: float | None = None, stop: float | None = None):
+        super().__init__(name="vidcolor-decode", daemon=True)
+        self.container, self.colour = container, colour
+        self.stream = container.streams.video[0]
+        self.stream.thread_type = "AUTO"
+        self.passthrough_streams = passthrough_streams  # input stream index -> output stream
+        self.frames: queue.Queue = queue.Queue(maxsize)
+        self.passthrough: queue.Queue = queue.Queue()
+        self.stop_event = threading.Event()
+        self.error: BaseException | None = None
+        self.damaged = 0
+        base = self.stream.start_time or 0
+        self.start_pts = None if start is None else base + int(start / self.stream.time_base)
+        self.stop_pts = None if stop is None else base + int(stop / self.stream.time_base)
+
+    def run(self) -> None:
+        try:
+            self._run()
+        except BaseException as e:  # surfaced to the consumer through .error
+            self.error = e
+        finally:
+            self._put(_END)
+
+    def _put(self, item) -> bool:
+        while not self.stop_event.is_set():
+            try:
+                self.frames.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self) -> None:
+        streams = [self.stream] + [self.container.streams[i] for i in self.passthrough_streams]
+        if self.start_pts is not None:
+            self.container.seek(self.start_pts, stream=self.stream)
+        last = None
+        # With frame threading FFmpeg reports a damaged packet late, or not at all: so the times
+        # of demuxed pictures are kept, and any time that a later frame skips over is filled with
+        # a repeat of the last good frame.
+        pending: list[int] = []
+        for packet in self.container.demux(streams):
+            if self.stop_event.is_set():
+                return
+            if packet.stream.index != self.stream.index:
+                if packet.dts is not None:
+                    self.passthrough.put(packet)
+                continue
+            if packet.size and packet.pts is not None:
+                heapq.heappush(pending, packet.pts)
+            try:
+                frames = packet.decode()
+            except av.error.InvalidDataError:
+                continue
+            for frame in frames:
+                if frame.pts is not None:
+                    while pending and pending[0] < frame.pts:
+                        if not self._repeat(last, heapq.heappop(pending)):
+                            return
+                    if pending and pending[0] == frame.pts:
+                        heapq.heappop(pending)
+                damaged = bool(getattr(frame, "is_corrupt", False))
+                self.damaged += damaged
+                last = frame_pixels(frame, self.colour)
+                if not self._emit(Frame(last, frame.pts, damaged)):
+                    return
+        while pending:
+            if not self._repeat(last, heapq.heappop(pending)):
+                return
+
+    def _repeat(self, last: np.ndarray | None, pts: int) -> bool:
+        """Stand in for an undecodable picture at ``pts`` with the last good frame."""
+        self.damaged += 1
+        if last is None:
+            log.warning("damaged video packet at pts %s before any good frame: dropped", pts)
+            return True
+        log.warning("damaged video packet at pts %s: previous frame repeated", pts)
+        return self._emit(Frame(last, pts, True))
+
+    def _emit(self, frame: Frame) -> bool:
+        """Queue a frame inside the requested range; False once decoding should stop."""
+        if frame.pts is not None:
+            if self.start_pts is not None and frame.pts < self.start_pts:
+                return True
+            if self.stop_pts is not None and frame.pts >= self.stop_pts:
+                return False
+        return self._put(frame)
+
+    def __iter__(self):
+        while True:
+            item = self.frames.get()
+            if item is _END:
+                if self.error is not None:
+                    raise self.error
+                return
+            yield item
+
+    def close(self) -> None:
+        self.stop_event.set()
+        self.join(timeout=5)

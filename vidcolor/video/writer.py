@@ -1,0 +1,260 @@
+"""Writing the colourised video: encoder choice, timing, metadata, and remuxed audio/subtitles.
+
+The output keeps the input's time base and every frame's timestamp (so variable frame rate
+survives and 30000/1001 stays 30000/1001), its display rotation, container and stream metadata
+and chapters; audio (and subtitles, where the container can hold them) are copied packet for
+packet, never re-encoded.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .reader import VideoError, VideoInfo
+
+log = logging.getLogger("vidcolor.video")
+
+AVFMT_VARIABLE_FPS = 0x0400  # the container stores per-frame timestamps (MP4, MKV, MOV; not AVI)
+DEFAULT_CODECS = {".mp4": "libx264", ".m4v": "libx264", ".mov": "libx264", ".mkv": "libx264",
+                  ".avi": "mpeg4", ".webm": "libvpx-vp9"}
+CRF_CODECS = {"libx264", "libx265", "libvpx-vp9", "libsvtav1", "libaom-av1"}
+PRESET_CODECS = {"libx264", "libx265"}
+
+
+@dataclass
+class VideoOptions:
+    strength: float = 0.8  # temporal smoothing of a*b*, 0 = per frame
+    codec: str | None = None  # default: from the output extension (H.264 in MP4/MOV/MKV)
+    crf: int = 18
+    preset: str = "medium"
+    pix_fmt: str = "yuv420p"
+    batch_size: int | None = None  # frames per forward pass; default 16 on GPU, 4 on CPU
+
+
+def output_codec(dst: Path, options: VideoOptions) -> str:
+    codec = options.codec or DEFAULT_CODECS.get(dst.suffix.lower())
+    if codec is None:
+        raise VideoError(f"{dst}: unknown video container (use {', '.join(sorted(DEFAULT_CODECS))})")
+    if codec not in av.codecs_available:
+        raise VideoError(f"codec {codec!r} is not available in this FFmpeg build")
+    return codec
+
+
+# Luma coefficients (Kr, Kb) of the two matrices in use: HD (BT.709) and SD (BT.601).
+LUMA_COEFFICIENTS = {"bt709": (0.2126, 0.0722), "bt601": (0.299, 0.114)}
+
+
+def rgb_to_yuv420p(rgb: torch.Tensor, matrix: str) -> torch.Tensor:
+    """sRGB ``(B, 3, H, W)`` in [0, 1] -> video-range yuv420p ``(B, H * 3 // 2, W)`` uint8, where
+    the frames are (the GPU, when there is one), so the encoder thread only encodes."""
+    kr, kb = LUMA_COEFFICIENTS[matrix]
+    r, g, b = rgb.float().unbind(1)
+    y = kr * r + (1 - kr - kb) * g + kb * b
+    cb = F.avg_pool2d(((b - y) / (2 * (1 - kb)))[:, None], 2)[:, 0]
+    cr = F.avg_pool2d(((r - y) / (2 * (1 - kr)))[:, None], 2)[:, 0]
+    n, h, w = y.shape
+    planes = torch.cat(((16 + 219 * y).reshape(n, -1), (128 + 224 * cb).reshape(n, -1),
+                        (128 + 224 * cr).reshape(n, -1)), dim=1)
+    return (planes + 0.5).clamp(0, 255).to(torch.uint8).reshape(n, h * 3 // 2, w)
+
+
+class VideoWriter:
+    """Encodes RGB frames with their original timestamps and muxes copied packets beside them."""
+
+    def __init__(self, path: Path, source, info: VideoInfo, options: VideoOptions, name: Path | None = None):
+        self.path = Path(path)
+        self.name = Path(name or path)  # what messages call the output (not its temporary file)
+        codec = output_codec(self.path, options)
+        self.out = av.open(str(self.path), mode="w")
+        try:
+            self._setup(source, info, options, codec)
+        except BaseException:
+            self.out.close()
+            raise
+        self.last_pts: int | None = None
+        self.dropped = 0
+        self.closed = False
+
+    def _setup(self, source, info: VideoInfo, options: VideoOptions, codec: str) -> None:
+        src_v = source.streams.video[0]
+        w, h = src_v.codec_context.width, src_v.codec_context.height
+        pix_fmt = options.pix_fmt
+        supported = {f.name for f in av.Codec(codec, "w").video_formats or ()}
+        if pix_fmt in ("yuv420p", "nv12") and (w % 2 or h % 2) and "yuv444p" in supported:
+            # x264 and friends need even sizes for 4:2:0; 4:4:4 keeps the exact size.
+            log.warning("odd frame size %dx%d: writing 4:4:4 chroma to keep the exact size", w, h)
+            pix_fmt = "yuv444p"
+        if supported and pix_fmt not in supported:
+            raise VideoError(f"{self.name}: codec {codec} cannot write pixel format {pix_fmt} "
+                             f"(it can: {', '.join(sorted(supported))})")
+        self.stream = self.out.add_stream(codec, rate=info.fps)
+        self.stream.width, self.stream.height, self.stream.pix_fmt = w, h, pix_fmt
+        self.src_time_base = src_v.time_base
+        if self.out.format.flags & AVFMT_VARIABLE_FPS:
+            self.time_base = src_v.time_base
+        else:
+            # Constant-rate containers (AVI) count frames: one tick per frame of the input's rate.
+            self.time_base = 1 / Fraction(info.fps)
+        # The muxer may still pick its own stream time base (MKV: 1/1000); packets are rescaled.
+        self.stream.time_base = self.stream.codec_context.time_base = self.time_base
+        opts = {}
+        if codec in CRF_CODECS:
+            opts["crf"] = str(options.crf)
+        if codec in PRESET_CODECS:
+            opts["preset"] = options.preset
+        if codec == "libvpx-vp9":
+            opts["b"] = "0"
+        self.stream.options = opts
+        # HD and larger is BT.709 by convention, smaller BT.601; tag the file so players agree.
+        self.colorspace = "ITU709" if h >= 720 else "ITU601"
+        # Frames arrive as ready yuv420p planes when the size allows; otherwise as RGB.
+        even = w % 2 == 0 and h % 2 == 0
+        self.yuv420p_matrix = ("bt709" if h >= 720 else "bt601") if pix_fmt == "yuv420p" and even else None
+        cc = self.stream.codec_context
+        tag = 1 if h >= 720 else 6  # AVCOL_SPC_BT709 / AVCOL_SPC_SMPTE170M
+        for attr, value in (("colorspace", tag), ("color_primaries", tag), ("color_trc", tag), ("color_range", 1)):
+            try:
+                setattr(cc, attr, value)
+            except (AttributeError, TypeError, ValueError):
+                pass
+        if info.rotation:
+            self.stream.set_display_rotation(info.rotation)
+        self.stream.metadata.update({k: v for k, v in src_v.metadata.items() if k.lower() != "encoder"})
+        if src_v.language:
+            self.stream.metadata["language"] = src_v.language
+
+        self.out.metadata.update({k: v for k, v in source.metadata.items() if k.lower() != "encoder"})
+        self.passthrough: dict[int, object] = {}
+        for s in list(source.streams.audio) + list(source.streams.subtitles):
+            try:
+                self.passthrough[s.index] = self.out.add_stream_from_template(s)
+            except (ValueError, av.error.FFmpegError) as e:
+                if s.type == "audio":
+                    raise VideoError(f"{self.name}: {self.path.suffix} cannot hold the {s.codec_context.name} "
+                                     f"audio of the input ({e}); choose a .mkv output") from None
+                log.warning("%s: subtitle stream %d (%s) cannot be stored in %s: dropped", self.name, s.index,
+                            s.codec_context.name, self.path.suffix)
+        try:
+            chapters = source.chapters()
+            if chapters:
+                self.out.set_chapters(chapters)
+        except (AttributeError, ValueError, av.error.FFmpegError) as e:
+            log.warning("chapters could not be copied: %s", e)
+
+    def write(self, pixels: np.ndarray, pts: int | None) -> None:
+        """Encode one frame: yuv420p planes (when ``yuv420p_matrix`` is set) or RGB (H, W, 3)."""
+        if pts is not None and self.time_base != self.src_time_base:
+            pts = round(pts * self.src_time_base / self.time_base)
+        if pts is not None and self.last_pts is not None and pts <= self.last_pts:
+            # A repeat for a damaged packet can land out of display order; encoders need rising pts.
+            self.dropped += 1
+            return
+        if self.yuv420p_matrix:
+            frame = av.VideoFrame.from_ndarray(pixels, format="yuv420p")
+        else:
+            frame = av.VideoFrame.from_ndarray(pixels, format="rgb24")
+            frame = frame.reformat(format=self.stream.pix_fmt, dst_colorspace=self.colorspace,
+                                   dst_color_range="MPEG")
+        frame.pts = pts
+        frame.time_base = self.time_base
+        self.last_pts = pts
+        for packet in self.stream.encode(frame):
+            self.out.mux(packet)
+
+    def mux_copied(self, packet) -> None:
+        packet.stream = self.passthrough[packet.stream.index]
+        self.out.mux(packet)
+
+    def close(self) -> None:
+        """Flush the encoder and finish the file."""
+        for packet in self.stream.encode(None):
+            self.out.mux(packet)
+        self.closed = True
+        self.out.close()
+
+    def abort(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            self.out.close()
+        except (av.error.FFmpegError, OSError, ValueError):
+            pass
+
+
+_DONE = object()
+
+
+class EncodeThread(threading.Thread):
+    """Takes (rgb, pts) from a bounded queue, encodes, and muxes copied packets as they arrive."""
+
+    def __init__(self, writer: VideoWriter, copied: queue.Queue, maxsize: int = 16):
+        super().__init__(name="vidcolor-encode", daemon=True)
+        self.writer, self.copied = writer, copied
+        self.frames: queue.Queue = queue.Queue(maxsize)
+        self.error: BaseException | None = None
+        self.abort_event = threading.Event()
+
+    def put(self, rgb: np.ndarray, pts: int | None) -> None:
+        while not self.abort_event.is_set():
+            if self.error is not None:
+                raise self.error
+            try:
+                self.frames.put((rgb, pts), timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def _drain_copied(self) -> None:
+        while True:
+            try:
+                packet = self.copied.get_nowait()
+            except queue.Empty:
+                return
+            self.writer.mux_copied(packet)
+
+    def run(self) -> None:
+        try:
+            while not self.abort_event.is_set():
+                try:
+                    item = self.frames.get(timeout=0.1)
+                except queue.Empty:
+                    continue
+                if item is _DONE:
+                    self._drain_copied()
+                    self.writer.close()
+                    return
+                self.writer.write(*item)
+                self._drain_copied()
+        except BaseException as e:
+            self.error = e
+        self.writer.abort()
+
+    def finish(self) -> None:
+        """Wait for everything queued to be written and the file closed; re-raises encode errors."""
+        while self.is_alive() and self.error is None:
+            try:
+                self.frames.put(_DONE, timeout=0.1)
+                break
+            except queue.Full:
+                continue
+        self.join()
+        if self.error is not None:
+            raise self.error
+
+    def abort(self) -> None:
+        """Stop without finishing the file (a no-op after :meth:`finish`)."""
+        self.abort_event.set()
+        if self.is_alive():
+            self.join(timeout=5)
+        self.writer.abort()
