@@ -15,9 +15,9 @@ def describe(error: BaseException, doing: str) -> tuple[str, str]:
         return ("Model not available",
                 f"The colourisation model could not be loaded, so nothing can be colourised.\n\n{text}\n\n"
                 "Reinstall vidcolor, or check that its weight file is present and readable.")
-    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
-        return "Disk full", f"Could not {doing}: there is no space left on the disk.\n\n{text}"
-    if "No space left" in text:
+    # The engine wraps OS errors in its own (PhotoError, VideoError) and keeps them as the cause.
+    os_error = error if isinstance(error, OSError) else error.__cause__
+    if isinstance(os_error, OSError) and os_error.errno in (errno.ENOSPC, errno.EDQUOT):
         return "Disk full", f"Could not {doing}: there is no space left on the disk.\n\n{text}"
     if isinstance(error, MemoryError):
         return "Out of memory", f"Could not {doing}: not enough memory. Try a smaller render size."

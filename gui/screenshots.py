@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("photo", type=Path)
     ap.add_argument("video", type=Path)
     ap.add_argument("--out", type=Path, default=Path("docs"))
-    ap.add_argument("--size", type=int, default=256, help="render size used for the shots")
+    ap.add_argument("--size", type=int, default=224, help="render size used for the shots")
     args = ap.parse_args(argv)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 

@@ -8,7 +8,9 @@ from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSlider,
                                QSpinBox, QVBoxLayout, QWidget)
 
-MIN_SIZE, MAX_SIZE, SIZE_STEP = 64, 1024, 32  # the engine's limits; steps of 32 keep the slider usable
+# The engine's limits and default render size (vidcolor.engine's MIN_SIZE, MAX_SIZE, DEFAULT_SIZE;
+# not imported, since that would load torch before the window shows). Steps of 32 keep the slider usable.
+MIN_SIZE, MAX_SIZE, DEFAULT_SIZE, SIZE_STEP = 64, 1024, 224, 32
 DEVICES = (("auto", "Automatic"), ("cpu", "CPU"), ("cuda", "GPU (CUDA)"))
 CODECS = (("libx264", "H.264"), ("libx265", "H.265 / HEVC"), ("mpeg4", "MPEG-4 Part 2"), ("ffv1", "FFV1 (lossless)"))
 DEBOUNCE_MS = 250  # long enough to skip the intermediate values of a slider drag
@@ -16,7 +18,7 @@ DEBOUNCE_MS = 250  # long enough to skip the intermediate values of a slider dra
 
 @dataclass(frozen=True)
 class AppSettings:
-    size: int = 256
+    size: int = DEFAULT_SIZE
     intensity: float = 1.0
     strength: float = 0.8
     device: str = "auto"

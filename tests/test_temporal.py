@@ -75,13 +75,15 @@ def test_threshold_is_honoured():
 
 # -- ShotEmbedding ---------------------------------------------------------------------------------------
 
-def test_shot_embedding_is_set_at_a_cut_and_moves_slowly_within_a_shot():
-    shot = ShotEmbedding(update=0.25)
+def test_shot_embedding_is_set_at_a_cut_then_settles_on_the_mean_of_its_first_looks():
+    shot = ShotEmbedding(window=2)
     first = torch.tensor([1.0, 0.0])
     assert torch.equal(shot(first, cut=True), first)
     first[0] = 99  # the shot keeps its own copy
     assert shot.value[0] == 1.0
-    assert torch.allclose(shot(torch.tensor([0.0, 1.0]), cut=False), torch.tensor([0.75, 0.25]))
+    assert torch.allclose(shot(torch.tensor([0.0, 1.0]), cut=False), torch.tensor([0.5, 0.5]))
+    # Settled: later looks no longer move the palette, however different they are.
+    assert torch.allclose(shot(torch.tensor([9.0, 9.0]), cut=False), torch.tensor([0.5, 0.5]))
     new = torch.tensor([5.0, 5.0])
     assert torch.equal(shot(new, cut=True), new)  # nothing of the old shot survives a cut
 

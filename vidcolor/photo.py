@@ -133,7 +133,7 @@ def write_photo(path: str | Path, rgb: np.ndarray, alpha: np.ndarray | None = No
                 os.fsync(fh.fileno())
         os.replace(tmp, path)
     except OSError as e:
-        raise PhotoError(f"{path}: could not be written ({e.strerror or e})") from None
+        raise PhotoError(f"{path}: could not be written ({e.strerror or e})") from e
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -194,7 +194,7 @@ def colorize_file(colorizer, src: Path, dst: Path, overwrite: bool = False) -> N
     try:
         dst.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise PhotoError(f"{dst}: its folder could not be created ({e.strerror or e})") from None
+        raise PhotoError(f"{dst}: its folder could not be created ({e.strerror or e})") from e
     write_photo(dst, rgb, photo.alpha, photo.icc, photo.exif)
 
 

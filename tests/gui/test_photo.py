@@ -187,7 +187,9 @@ def test_error_messages_name_the_cause():
     from vidcolor.photo import PhotoError
 
     assert describe(OSError(errno.ENOSPC, "No space left on device"), "save x")[0] == "Disk full"
-    assert describe(PhotoError("/a/b.png: could not be written (No space left on device)"), "save")[0] == "Disk full"
+    wrapped = PhotoError("/a/b.png: could not be written (No space left on device)")
+    wrapped.__cause__ = OSError(errno.ENOSPC, "No space left on device")  # as write_photo raises it
+    assert describe(wrapped, "save")[0] == "Disk full"
     assert describe(ModelUnavailable("gone"), "colourise")[0] == "Model not available"
     assert describe(PhotoError("x.jpg: file is empty"), "open") == ("Cannot use this image", "x.jpg: file is empty")
 

@@ -82,3 +82,11 @@ def test_high_dpi_maps_image_pixels_to_device_pixels():
     out = subprocess.run([sys.executable, "-c", HIDPI_SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True,
                          timeout=120)
     assert out.returncode == 0 and "ok" in out.stdout, out.stderr
+
+
+def test_render_size_limits_and_default_match_the_engine():
+    from gui import settings_panel
+    from vidcolor import engine
+
+    assert (settings_panel.MIN_SIZE, settings_panel.MAX_SIZE) == (engine.MIN_SIZE, engine.MAX_SIZE)
+    assert settings_panel.AppSettings().size == engine.DEFAULT_SIZE

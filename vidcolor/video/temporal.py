@@ -5,8 +5,8 @@ flow and warping cost a millisecond or two per frame.
 
 * :class:`CutDetector` compares each frame's lightness to the previous one (a thumbnail and a
   histogram, both normalised against global brightness flicker) and flags shot changes.
-* :class:`ShotEmbedding` keeps one backbone embedding per shot, updated slowly, so the scene's
-  palette does not jump when the classifier's view of a frame wobbles.
+* :class:`ShotEmbedding` keeps one backbone embedding per shot (the mean of its first looks), so
+  the scene's palette neither jumps nor drifts when the classifier's view of a frame wobbles.
 * :class:`AbSmoother` warps the previous output a*b* along optical flow (OpenCV DIS on L*) and
   blends it with the new prediction, by a confidence that falls where the warped lightness
   disagrees with the frame (occlusion, wrong flow), so colour follows motion instead of smearing.
@@ -21,7 +21,7 @@ import torch
 CUT_THUMB = 32  # thumbnail side for cut detection
 CUT_THRESHOLD = 0.35  # combined thumbnail/histogram distance that counts as a cut
 CONFIDENCE_SIGMA = 6.0  # L* units of warp mismatch at which confidence falls to exp(-1/2)
-EMBEDDING_UPDATE = 0.15  # share of a fresh embedding mixed into the shot's, per update
+EMBEDDING_WINDOW = 8  # looks at a shot (one per batch of frames) averaged into its embedding
 
 
 def _normalise(L: np.ndarray) -> np.ndarray:
@@ -52,17 +52,22 @@ class CutDetector:
 
 
 class ShotEmbedding:
-    """One global embedding per shot: set at the cut, then updated by a small share each time."""
+    """One global embedding per shot: the mean of the first ``window`` looks at it, then fixed.
 
-    def __init__(self, update: float = EMBEDDING_UPDATE):
-        self.update = update
+    A slowly moving average still lets a long shot drift from one palette to another (a lawn
+    slowly turning from green to brown as people cross it); a settled mean does not."""
+
+    def __init__(self, window: int = EMBEDDING_WINDOW):
+        self.window = window
         self.value: torch.Tensor | None = None
+        self.count = 0
 
     def __call__(self, fresh: torch.Tensor, cut: bool) -> torch.Tensor:
         if cut or self.value is None:
-            self.value = fresh.clone()
-        else:
-            self.value = (1 - self.update) * self.value + self.update * fresh
+            self.value, self.count = fresh.clone(), 1
+        elif self.count < self.window:
+            self.count += 1
+            self.value = self.value + (fresh - self.value) / self.count
         return self.value
 
 
