@@ -8,7 +8,6 @@ import torch
 from PIL import Image
 
 from vidcolor.cli import main
-from vidcolor.color import rgb_to_lab
 from vidcolor.model import ab_gamut_bins
 from vidcolor.train import data as D
 from vidcolor.train.losses import ab_prior, classification_loss, rebalance_weights
@@ -168,3 +167,19 @@ def test_eval_video_on_frame_folder(tmp_path, capsys):
     for key in ("strength_0", "strength_0.8"):
         assert {"psnr", "warp_rgb", "warp_ab", "cdc", "warp_ab_vs_truth"} <= set(s[key])
     assert s["truth"]["cdc"] >= 0
+
+
+def test_the_papers_inception_backbone_trains_from_a_plain_timm_weight_file(pack, tmp_path):
+    """Inception-ResNet-v2 weights as timm or Hugging Face store them (no vidcolor header)."""
+    import timm
+    from safetensors.torch import save_file
+
+    plain = tmp_path / "inception_resnet_v2.safetensors"
+    net = timm.create_model("inception_resnet_v2", pretrained=False, num_classes=1000)
+    save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(plain))
+    cfg = _cfg(pack, tmp_path / "irv2", backbone="inception_resnet_v2", backbone_weights=str(plain))
+    train(cfg, progress=False, stop_after=1)
+    model, _ = load_colorizer(tmp_path / "irv2" / "model.safetensors")  # finds backbone.safetensors beside it
+    assert model.config.backbone == "inception_resnet_v2" and model.config.backbone_size == 299
+    assert torch.equal(model.backbone.state_dict()["conv2d_1a.conv.weight"],
+                       net.state_dict()["conv2d_1a.conv.weight"].half().float())

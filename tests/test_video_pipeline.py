@@ -567,3 +567,8 @@ def test_pipeline_queues_are_bounded_and_memory_stays_flat(tmp_path, colorizer, 
     # whose frames are torch-owned, is covered by its maxsize above.)
     growth = peaks[180] - peaks[60]
     assert growth < 0.15 * w * h * 120, f"peak grew by {growth / 1e6:.2f} MB: {peaks}"
+
+
+def test_colorizer_method_is_the_same_pipeline(plain_clip, tmp_path, colorizer):
+    report = colorizer.colorize_video(plain_clip, tmp_path / "m.mp4")
+    assert report.frames == 16 and (tmp_path / "m.mp4").is_file()

@@ -134,7 +134,8 @@ def cmd_train(args) -> int:
     cfg = TrainConfig(data=str(args.data), out=str(args.out), preset=args.preset, epochs=args.epochs,
                       minutes=args.minutes, batch=args.batch, crop=args.crop, lr=args.lr,
                       face_share=args.face_share, init=str(args.init) if args.init else None,
-                      embedding=args.embedding, seed=args.seed, device=args.device, workers=args.workers)
+                      embedding=args.embedding, backbone=args.backbone, backbone_weights=args.backbone_weights,
+                      seed=args.seed, device=args.device, workers=args.workers)
     train(cfg, progress=not args.quiet)
     print(f"weights: {Path(args.out) / 'model.safetensors'}")
     return 0
@@ -218,6 +219,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float)
     p.add_argument("--face-share", type=float, help="share of face crops in what is sampled (default 0.15)")
     p.add_argument("--embedding", default="logits", choices=["logits", "pooled"])
+    p.add_argument("--backbone", default="mobilenetv2_100", choices=["mobilenetv2_100", "inception_resnet_v2"],
+                   help="frozen classifier for the global embedding (inception_resnet_v2: the paper's)")
+    p.add_argument("--backbone-weights", help="its pretrained weights: a safetensors file, or 'timm' to download "
+                   "them (needs a network connection); default: the shipped MobileNetV2")
     p.add_argument("--init", type=Path, help="continue from these weights (e.g. the shipped model)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto")

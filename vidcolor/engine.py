@@ -17,7 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .color import AB_MAX, L_MAX, lab_to_rgb, rgb_to_l
+from .color import AB_MAX, lab_to_rgb, rgb_to_l
 from .model import FusionColorizer, round_to_multiple
 from .weights import load_colorizer
 
@@ -145,6 +145,12 @@ class Colorizer:
                 results[i] = self._join_to_numpy(L_full[j], ab[j], images[i].dtype)
         return results
 
+    def colorize_video(self, src, dst, options=None, progress=None, cancel=None, overwrite: bool = True):
+        """Colourise a video file into ``dst``; see :func:`vidcolor.video.colorize_video`."""
+        from .video import colorize_video  # the video package builds on this module
+
+        return colorize_video(self, src, dst, options, progress, cancel, overwrite)
+
     def _join_to_numpy(self, L: torch.Tensor, ab: torch.Tensor, dtype: np.dtype) -> np.ndarray:
         # Upsampling a*b* and converting to sRGB are done in strips of rows so that a
         # 12-megapixel photo needs a few hundred megabytes, not gigabytes, of temporaries.
@@ -224,4 +230,4 @@ def image_to_l(image: np.ndarray) -> torch.Tensor:
     return rgb_to_l(rgb)
 
 
-__all__ = ["Colorizer", "RenderSettings", "select_device", "network_shape", "image_to_l", "L_MAX"]
+__all__ = ["Colorizer", "RenderSettings", "select_device", "network_shape", "image_to_l", "gray_to_l_table"]

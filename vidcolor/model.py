@@ -23,6 +23,11 @@ from torch import nn
 from .color import AB_MAX, L_MAX, l_to_gray, rgb_to_lab
 
 HEADS = ("regression", "classification", "hybrid")
+# How each supported backbone is fed: input size, classes of its pre-softmax output, padding.
+BACKBONES = {
+    "mobilenetv2_100": {"backbone_size": 224, "backbone_classes": 1001, "backbone_pad_type": "same"},  # TF-Lite port
+    "inception_resnet_v2": {"backbone_size": 299, "backbone_classes": 1000, "backbone_pad_type": ""},  # the paper's
+}
 EMBEDDINGS = ("logits", "pooled")
 NORMS = ("none", "batch")
 
@@ -178,10 +183,6 @@ class FusionColorizer(nn.Module):
 def trainable_state_dict(model: FusionColorizer) -> dict[str, torch.Tensor]:
     """Everything but the frozen backbone, which ships in its own file."""
     return {k: v for k, v in model.state_dict().items() if not k.startswith("backbone.")}
-
-
-def param_count(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
 
 
 def round_to_multiple(x: float, multiple: int = 8) -> int:

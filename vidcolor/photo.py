@@ -10,8 +10,8 @@ target, renamed into place only when complete.
 
 from __future__ import annotations
 
-import io
 import os
+import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -202,8 +202,6 @@ def colorize_photos(colorizer, inputs: list[Path], output: Path, recursive: bool
                     overwrite: bool = False, suffix: str | None = None, progress: bool = True,
                     report=None) -> list[tuple[Path, str]]:
     """Colourise every input; returns the failures as (file, message), the rest go on."""
-    import sys
-
     report = report or (lambda msg: print(f"vidcolor: error: {msg}", file=sys.stderr))
     pairs = plan_outputs(inputs, output, recursive, suffix)
     if not pairs:
@@ -218,9 +216,3 @@ def colorize_photos(colorizer, inputs: list[Path], output: Path, recursive: bool
             report(msg)
     return failures
 
-
-def encode_png(rgb: np.ndarray) -> bytes:
-    """PNG bytes of an 8-bit RGB array (for the clipboard and previews)."""
-    buf = io.BytesIO()
-    Image.fromarray(rgb if rgb.dtype == np.uint8 else (rgb >> 8).astype(np.uint8), "RGB").save(buf, "PNG")
-    return buf.getvalue()

@@ -11,11 +11,12 @@ import json
 import os
 from pathlib import Path
 
+import timm
 import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
-from .model import FusionColorizer, ModelConfig, create_backbone, trainable_state_dict
+from .model import FusionColorizer, ModelConfig, trainable_state_dict
 
 FORMAT_VERSION = "1"
 KIND_BACKBONE = "vidcolor-backbone"
@@ -118,12 +119,48 @@ def resolve_backbone(name: str, near: Path | None = None) -> Path:
     raise WeightsError(f"backbone weights {name!r} not found beside {near or 'the model'} or in {assets_dir()}")
 
 
-def new_model(config: ModelConfig | None = None, backbone_path: Path | None = None) -> FusionColorizer:
-    """An untrained colorizer around pretrained backbone weights (the start of a training run)."""
+def import_backbone(model: FusionColorizer, source: str | Path) -> None:
+    """Pretrained backbone weights from outside vidcolor: ``"timm"`` (timm's own download, which
+    needs a network connection) or a plain safetensors state dict of the timm model (such as a
+    Hugging Face ``model.safetensors``). Keys must match exactly."""
+    cfg = model.config
+    if str(source) == "timm":
+        kwargs = {"pad_type": cfg.backbone_pad_type} if cfg.backbone_pad_type else {}
+        try:
+            state = timm.create_model(cfg.backbone, pretrained=True, num_classes=cfg.backbone_classes,
+                                      **kwargs).state_dict()
+        except Exception as e:  # timm raises many kinds of error for a failed download
+            raise WeightsError(f"timm could not provide pretrained {cfg.backbone} weights ({e})") from None
+    else:
+        try:
+            with safe_open(str(source), framework="pt") as f:
+                state = {k: f.get_tensor(k) for k in f.keys()}
+        except (SafetensorError, OSError, ValueError) as e:
+            raise WeightsError(f"{source}: not a readable safetensors file ({e})") from None
+    _load_strict(model.backbone, state, Path(str(source)))
+
+
+def new_model(config: ModelConfig | None = None, backbone: str | Path | None = None) -> FusionColorizer:
+    """An untrained colorizer around pretrained backbone weights (the start of a training run).
+
+    ``backbone``: a vidcolor backbone file (default: the shipped MobileNetV2), a plain timm state
+    dict in safetensors, or ``"timm"`` for timm's own pretrained download."""
     model = FusionColorizer(config)
-    path = Path(backbone_path) if backbone_path else resolve_backbone(DEFAULT_BACKBONE)
-    load_backbone(model.backbone, path, model.config)
+    if backbone is None:
+        load_backbone(model.backbone, resolve_backbone(DEFAULT_BACKBONE), model.config)
+    elif str(backbone) != "timm" and _header(Path(backbone)).get("format") == KIND_BACKBONE:
+        load_backbone(model.backbone, Path(backbone), model.config)
+    else:
+        import_backbone(model, backbone)
     return model
+
+
+def _header(path: Path) -> dict[str, str]:
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            return f.metadata() or {}
+    except (SafetensorError, OSError, ValueError) as e:
+        raise WeightsError(f"{path}: not a readable safetensors file ({e})") from None
 
 
 def load_colorizer(path: Path | None = None) -> tuple[FusionColorizer, dict]:

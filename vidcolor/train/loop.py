@@ -21,8 +21,8 @@ from tqdm import tqdm
 from ..color import lab_to_rgb, rgb_to_lab
 from ..engine import autocast_dtype, select_device
 from ..metrics import colourfulness, psnr
-from ..model import ModelConfig
-from ..weights import load_colorizer, new_model, save_colorizer
+from ..model import BACKBONES, ModelConfig
+from ..weights import DEFAULT_BACKBONE, load_colorizer, new_model, save_backbone, save_colorizer
 from . import data as D
 from .losses import ab_prior, colour_loss, rebalance_weights
 
@@ -37,6 +37,7 @@ PRESETS = {
 
 
 SAVE_INTERVAL_S = 60.0
+RUN_BACKBONE = "backbone.safetensors"  # a non-default backbone's weights, saved in the run folder
 
 
 @dataclasses.dataclass
@@ -53,6 +54,8 @@ class TrainConfig:
     face_share: float | None = None  # < 0: sample faces as often as they occur
     reg_weight: float = 10.0
     embedding: str = "logits"
+    backbone: str = "mobilenetv2_100"
+    backbone_weights: str | None = None  # default: the shipped MobileNetV2; a file, or "timm"
     init: str | None = None  # weights to continue from (e.g. the shipped model)
     seed: int = 0
     device: str = "auto"
@@ -190,11 +193,15 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
         if saved.resolved() != p or saved.data != cfg.data:
             raise ValueError(f"{ckpt_path}: this run was started with other settings; use another --out")
         model_config = ModelConfig.from_dict(json.loads(ckpt["model_config"]))
-        model = new_model(model_config)
+        own = out / RUN_BACKBONE
+        model = new_model(model_config, own if own.is_file() else None)
     elif cfg.init:
         model, _ = load_colorizer(cfg.init)
     else:
-        model = new_model(ModelConfig(head=p["head"], norm=p["norm"], embedding=cfg.embedding))
+        if cfg.backbone not in BACKBONES:
+            raise ValueError(f"unknown backbone {cfg.backbone!r} (choose from {', '.join(BACKBONES)})")
+        model = new_model(ModelConfig(head=p["head"], norm=p["norm"], embedding=cfg.embedding,
+                                      backbone=cfg.backbone, **BACKBONES[cfg.backbone]), cfg.backbone_weights)
     model.to(device).train()
     if device.type == "cuda":
         model.to(memory_format=torch.channels_last)
@@ -287,8 +294,14 @@ def _save(out: Path, model, opt, step, epoch, epochs, total, gen, weights, cfg: 
         state["rebalance"] = weights.cpu()
     _atomic_torch_save(state, out / "last.pt")
     device = next(model.parameters()).device
+    backbone_file = DEFAULT_BACKBONE
+    if model.config.backbone != ModelConfig().backbone or cfg.backbone_weights:
+        # Not the shipped backbone: its weights travel beside the model.
+        backbone_file = RUN_BACKBONE
+        if not (out / RUN_BACKBONE).is_file():
+            save_backbone(model.backbone, out / RUN_BACKBONE, model.config, source=str(cfg.backbone_weights))
     info = {"preset": cfg.preset, "epochs": epoch, "steps": step, "crop": p["crop"], "batch": p["batch"],
             "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
             "train_seconds": round(time.perf_counter() - t_start, 1), "data": Path(cfg.data).name,
             "init": cfg.init or ""}
-    save_colorizer(model, out / "model.safetensors", info=info)
+    save_colorizer(model, out / "model.safetensors", backbone_file=backbone_file, info=info)
