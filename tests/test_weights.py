@@ -295,3 +295,16 @@ def test_named_backbone_beside_the_model_is_used(saved, shipped_backbone, tmp_pa
 def test_missing_backbone_is_an_error():
     with pytest.raises(WeightsError, match="no_such_backbone.safetensors"):
         W.resolve_backbone("no_such_backbone.safetensors")
+
+
+def test_a_trained_model_refuses_a_headerless_backbone_file(tmp_path):
+    """Plain timm state dicts are for starting training, never for a shipped model's backbone."""
+    from safetensors.torch import save_file
+
+    from vidcolor.weights import WeightsError, load_colorizer, save_colorizer
+
+    model, _ = load_colorizer()
+    save_colorizer(model, tmp_path / "m.safetensors", backbone_file="bb.safetensors")
+    save_file({k: v.contiguous() for k, v in model.backbone.state_dict().items()}, str(tmp_path / "bb.safetensors"))
+    with pytest.raises(WeightsError, match="bb.safetensors"):
+        load_colorizer(tmp_path / "m.safetensors")

@@ -73,20 +73,27 @@ def save_colorizer(model: FusionColorizer, path: Path, backbone_file: str = DEFA
     _atomic_save(_half(trainable_state_dict(model)), path, meta)
 
 
-def _read(path: Path, kind: str) -> tuple[dict[str, str], dict[str, torch.Tensor]]:
+def _open(path: Path) -> tuple[dict[str, str], dict[str, torch.Tensor]]:
     path = Path(path)
     if not path.is_file():
         raise WeightsError(f"{path}: weight file not found")
     try:
         with safe_open(str(path), framework="pt") as f:
-            meta = f.metadata() or {}
-            tensors = {k: f.get_tensor(k) for k in f.keys()}
+            return f.metadata() or {}, {k: f.get_tensor(k) for k in f.keys()}
     except (SafetensorError, OSError, ValueError) as e:
         raise WeightsError(f"{path}: not a readable safetensors file ({e})") from None
+
+
+def _check_header(meta: dict[str, str], path: Path, kind: str) -> None:
     if meta.get("format") != kind:
         raise WeightsError(f"{path}: expected a {kind} file, header says {meta.get('format')!r}")
     if meta.get("version") != FORMAT_VERSION:
         raise WeightsError(f"{path}: format version {meta.get('version')!r}, this vidcolor reads {FORMAT_VERSION}")
+
+
+def _read(path: Path, kind: str) -> tuple[dict[str, str], dict[str, torch.Tensor]]:
+    meta, tensors = _open(path)
+    _check_header(meta, Path(path), kind)
     return meta, tensors
 
 
@@ -104,11 +111,15 @@ def _load_strict(module: torch.nn.Module, state: dict[str, torch.Tensor], path: 
     module.load_state_dict(state, strict=len(expected) == len(module.state_dict()))
 
 
-def load_backbone(net: torch.nn.Module, path: Path, config: ModelConfig) -> None:
-    meta, state = _read(path, KIND_BACKBONE)
-    if meta.get("backbone") != config.backbone:
-        raise WeightsError(f"{path}: holds backbone {meta.get('backbone')!r}, model needs {config.backbone!r}")
-    _load_strict(net, state, path)
+def load_backbone(net: torch.nn.Module, path: Path, config: ModelConfig, plain_ok: bool = False) -> None:
+    """Backbone weights from a vidcolor backbone file; with ``plain_ok``, also from a plain timm
+    state dict in safetensors (no vidcolor header, such as a Hugging Face ``model.safetensors``)."""
+    meta, state = _open(path)
+    if not (plain_ok and "format" not in meta):
+        _check_header(meta, Path(path), KIND_BACKBONE)
+        if meta.get("backbone") != config.backbone:
+            raise WeightsError(f"{path}: holds backbone {meta.get('backbone')!r}, model needs {config.backbone!r}")
+    _load_strict(net, state, Path(path))
 
 
 def resolve_backbone(name: str, near: Path | None = None) -> Path:
@@ -119,48 +130,25 @@ def resolve_backbone(name: str, near: Path | None = None) -> Path:
     raise WeightsError(f"backbone weights {name!r} not found beside {near or 'the model'} or in {assets_dir()}")
 
 
-def import_backbone(model: FusionColorizer, source: str | Path) -> None:
-    """Pretrained backbone weights from outside vidcolor: ``"timm"`` (timm's own download, which
-    needs a network connection) or a plain safetensors state dict of the timm model (such as a
-    Hugging Face ``model.safetensors``). Keys must match exactly."""
+def new_model(config: ModelConfig | None = None, backbone: str | Path | None = None) -> FusionColorizer:
+    """An untrained colorizer around pretrained backbone weights (the start of a training run).
+
+    ``backbone``: a vidcolor backbone file (default: the shipped MobileNetV2), a plain timm state
+    dict in safetensors, or ``"timm"`` for timm's own pretrained download (needs a network)."""
+    model = FusionColorizer(config)
     cfg = model.config
-    if str(source) == "timm":
+    if str(backbone) == "timm":
         kwargs = {"pad_type": cfg.backbone_pad_type} if cfg.backbone_pad_type else {}
         try:
             state = timm.create_model(cfg.backbone, pretrained=True, num_classes=cfg.backbone_classes,
                                       **kwargs).state_dict()
         except Exception as e:  # timm raises many kinds of error for a failed download
             raise WeightsError(f"timm could not provide pretrained {cfg.backbone} weights ({e})") from None
+        _load_strict(model.backbone, state, Path("timm"))
     else:
-        try:
-            with safe_open(str(source), framework="pt") as f:
-                state = {k: f.get_tensor(k) for k in f.keys()}
-        except (SafetensorError, OSError, ValueError) as e:
-            raise WeightsError(f"{source}: not a readable safetensors file ({e})") from None
-    _load_strict(model.backbone, state, Path(str(source)))
-
-
-def new_model(config: ModelConfig | None = None, backbone: str | Path | None = None) -> FusionColorizer:
-    """An untrained colorizer around pretrained backbone weights (the start of a training run).
-
-    ``backbone``: a vidcolor backbone file (default: the shipped MobileNetV2), a plain timm state
-    dict in safetensors, or ``"timm"`` for timm's own pretrained download."""
-    model = FusionColorizer(config)
-    if backbone is None:
-        load_backbone(model.backbone, resolve_backbone(DEFAULT_BACKBONE), model.config)
-    elif str(backbone) != "timm" and _header(Path(backbone)).get("format") == KIND_BACKBONE:
-        load_backbone(model.backbone, Path(backbone), model.config)
-    else:
-        import_backbone(model, backbone)
+        path = Path(backbone) if backbone else resolve_backbone(DEFAULT_BACKBONE)
+        load_backbone(model.backbone, path, cfg, plain_ok=backbone is not None)
     return model
-
-
-def _header(path: Path) -> dict[str, str]:
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            return f.metadata() or {}
-    except (SafetensorError, OSError, ValueError) as e:
-        raise WeightsError(f"{path}: not a readable safetensors file ({e})") from None
 
 
 def load_colorizer(path: Path | None = None) -> tuple[FusionColorizer, dict]:
@@ -172,6 +160,7 @@ def load_colorizer(path: Path | None = None) -> tuple[FusionColorizer, dict]:
         info = json.loads(meta.get("info", "{}"))
     except (KeyError, TypeError, ValueError) as e:
         raise WeightsError(f"{path}: bad model config in header ({e})") from None
-    model = new_model(config, resolve_backbone(meta.get("backbone_file", DEFAULT_BACKBONE), near=path))
+    model = FusionColorizer(config)
+    load_backbone(model.backbone, resolve_backbone(meta.get("backbone_file", DEFAULT_BACKBONE), near=path), config)
     _load_strict(model, state, path, expected=trainable_state_dict(model))
     return model.eval(), info
