@@ -116,6 +116,7 @@ class OpenedVideo:
 def open_media(ctx: JobContext, path: Path):
     from vidcolor.photo import PhotoError, read_photo
 
+    ctx.close_frame_reader()  # the file shown before is let go
     kind = media_kind(path)
     if kind == "video":
         return _open_video(path)
@@ -157,9 +158,7 @@ def save_photo(ctx: JobContext, dst: Path, photo, rgb: np.ndarray | None, settin
 def video_frame(ctx: JobContext, path: Path, seconds: float, max_side: int | None,
                 settings: dict) -> tuple[float, QImage, QImage]:
     """The frame at ``seconds``; the original is sent ahead so scrubbing shows motion at once."""
-    from vidcolor.video import read_frame
-
-    rgb = read_frame(path, seconds, max_side)
+    rgb = ctx.frame_reader(path).read(seconds, max_side)
     before = to_qimage(rgb)
     ctx.partial((seconds, before))
     if ctx.cancelled():
@@ -169,37 +168,37 @@ def video_frame(ctx: JobContext, path: Path, seconds: float, max_side: int | Non
 
 def save_frame(ctx: JobContext, path: Path, seconds: float, dst: Path, settings: dict) -> Path:
     from vidcolor.photo import write_photo
-    from vidcolor.video import read_frame
 
-    rgb = read_frame(path, seconds)
+    rgb = ctx.frame_reader(path).read(seconds)
     write_photo(dst, _configured(ctx, settings).colorize_image(rgb))
     return dst
 
 
 @dataclass
 class PreviewFrame:
-    index: int
-    seconds: float
+    seconds: float  # the frame's own time from the start of the video
     before: QImage
     after: QImage
 
 
-def preview(ctx: JobContext, path: Path, start: float, seconds: float, fps: float, strength: float,
+def preview(ctx: JobContext, path: Path, start: float, seconds: float, strength: float,
             max_side: int, settings: dict) -> int:
-    """Colourise a short range and send its frames no faster than they would play."""
+    """Colourise a short range and send each frame no sooner than its own time would play it."""
     from vidcolor.video import preview_frames
 
     frames = preview_frames(_configured(ctx, settings), path, start, seconds, max_side=max_side, strength=strength)
-    t0 = time.monotonic()
+    t0 = first = None
     n = 0
     try:
-        for n, (orig, colour) in enumerate(frames, 1):
-            due = t0 + (n - 1) / fps
+        for n, (at, orig, colour) in enumerate(frames, 1):
+            if t0 is None:
+                t0, first = time.monotonic(), at
+            due = t0 + (at - first)
             while not ctx.cancelled() and time.monotonic() < due:
                 time.sleep(min(0.02, max(0.0, due - time.monotonic())))
             if ctx.cancelled():
                 break
-            ctx.partial(PreviewFrame(n - 1, start + (n - 1) / fps, to_qimage(orig), to_qimage(colour)))
+            ctx.partial(PreviewFrame(at, to_qimage(orig), to_qimage(colour)))
     finally:
         frames.close()  # stops the decoder now rather than at garbage collection
     return n

@@ -206,11 +206,11 @@ class VideoPanel(QWidget):
         self._view.set_pending("Preparing preview…")
         self._engine.submit(
             "view",
-            partial(jobs.preview, path=video.path, start=first / self._fps, seconds=span, fps=self._fps,
+            partial(jobs.preview, path=video.path, start=first / self._fps, seconds=span,
                     strength=settings.strength, max_side=PREVIEW_MAX_SIDE, settings=settings.render_settings()),
             on_done=lambda n: self._preview_ended(video),
             on_error=lambda e: self._preview_failed(video, e),
-            on_partial=lambda f: self._preview_frame(video, first, f))
+            on_partial=lambda f: self._preview_frame(video, f))
 
     def stop_preview(self, show_frame: bool = True) -> None:
         if not self._previewing:
@@ -221,13 +221,13 @@ class VideoPanel(QWidget):
         if show_frame:
             self.request_frame()
 
-    def _preview_frame(self, video, first: int, frame: jobs.PreviewFrame) -> None:
+    def _preview_frame(self, video, frame: jobs.PreviewFrame) -> None:
         if video is not self._video or not self._previewing:
             return
         self.preview_shown += 1
         self._view.set_images(frame.before, frame.after)
         self.timeline.blockSignals(True)  # the playhead follows the preview without asking for frames
-        self.timeline.setValue(min(self._frames - 1, first + frame.index))
+        self.timeline.setValue(min(self._frames - 1, round(frame.seconds * self._fps)))
         self.timeline.blockSignals(False)
         self._update_time_label()
 

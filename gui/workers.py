@@ -64,11 +64,31 @@ class JobContext:
         self._thread.colorizer = colorizer
         self._thread.model_error = error
 
+    def frame_reader(self, path):
+        """The thread's open :class:`~vidcolor.video.FrameReader` for ``path`` (one file at a time),
+        so that scrubbing and stepping do not reopen the file and seek for every frame."""
+        from vidcolor.video import FrameReader
+
+        reader = self._thread.frame_reader
+        if reader is None or reader.path != path:
+            self.close_frame_reader()
+            self._thread.frame_reader = FrameReader(path)
+        return self._thread.frame_reader
+
+    def close_frame_reader(self) -> None:
+        close_reader(self._thread)
+
     def partial(self, value: Any) -> None:
         self._thread.jobPartial.emit(self._job.id, value)
 
     def cancelled(self) -> bool:
         return self.cancel.is_set()
+
+
+def close_reader(thread) -> None:
+    if thread.frame_reader is not None:
+        thread.frame_reader.close()
+        thread.frame_reader = None
 
 
 def _run_job(thread, job: Job) -> None:
@@ -99,6 +119,7 @@ class EngineThread(QThread):
         self.setObjectName("vidcolor-engine")
         self.colorizer = None
         self.model_error: str | None = None
+        self.frame_reader = None
         self._cond = threading.Condition()
         self._pending: list[Job] = []
         self._current: Job | None = None
@@ -135,6 +156,12 @@ class EngineThread(QThread):
             self._cond.notify()
 
     def run(self) -> None:
+        try:
+            self._serve()
+        finally:
+            close_reader(self)
+
+    def _serve(self) -> None:
         while True:
             with self._cond:
                 while not self._pending and not self._stopping:
@@ -234,6 +261,7 @@ class TaskThread(QThread):
         self.setObjectName("vidcolor-task")
         self.colorizer = colorizer
         self.model_error = None
+        self.frame_reader = None
         self.job = Job("task", fn, 0)
         _threads.add(self)
 
@@ -245,4 +273,7 @@ class TaskThread(QThread):
         self.job.cancel.set()
 
     def run(self) -> None:
-        _run_job(self, self.job)
+        try:
+            _run_job(self, self.job)
+        finally:
+            close_reader(self)

@@ -170,6 +170,20 @@ def test_exif_is_kept(colorizer, tmp_path, ext):
     assert exif.get(MAKE) == "TestCam" and exif.get(ARTIST) == "A. Person"
 
 
+def test_sixteen_bit_png_keeps_exif_and_gets_srgb(colorizer, tmp_path, caplog):
+    src = tmp_path / "deep.tif"
+    Image.fromarray(gray_image(H, W, np.uint16)).save(src, exif=make_exif(make="TestCam"))
+    assert read_photo(src).pixels.dtype == np.uint16
+    colorize_file(colorizer, src, tmp_path / "out.png")
+    assert cv2.imread(str(tmp_path / "out.png"), cv2.IMREAD_UNCHANGED).dtype == np.uint16
+    out = opened(tmp_path / "out.png")
+    assert out.getexif().get(MAKE) == "TestCam"
+    assert not {256, 257, 273, 279} & set(out.getexif())  # the TIFF input's own layout is not carried
+    assert srgb_description(out.info["icc_profile"]) == "sRGB built-in"
+    colorize_file(colorizer, src, tmp_path / "out.tif")  # 16-bit TIFF: pixels kept, metadata not
+    assert "without the input's EXIF" in caplog.text
+
+
 @pytest.mark.parametrize("ext", ["png", "jpg", "tif", "webp"])
 def test_rgb_icc_profile_is_kept(colorizer, tmp_path, ext):
     icc = dated_srgb_profile()
@@ -279,15 +293,16 @@ def _fail_midway_cv2(path, img, *args):
     return False
 
 
-@pytest.mark.parametrize("depth", [8, 16])
-def test_failed_write_leaves_nothing_behind(tmp_path, monkeypatch, depth):
+@pytest.mark.parametrize("depth, ext", [(8, "png"), (16, "png"), (16, "tif")])
+def test_failed_write_leaves_nothing_behind(tmp_path, monkeypatch, depth, ext):
     if depth == 8:
         monkeypatch.setattr(Image.Image, "save", _fail_midway_pil)
         rgb = rgb_image(H, W)
     else:
         monkeypatch.setattr(P.cv2, "imwrite", _fail_midway_cv2)
+        monkeypatch.setattr(P.cv2, "imwriteWithMetadata", _fail_midway_cv2)
         rgb = rgb_image(H, W, np.uint16)
-    dst = tmp_path / "out.png"
+    dst = tmp_path / f"out.{ext}"
     with pytest.raises(PhotoError) as info:
         write_photo(dst, rgb)
     assert str(dst) in str(info.value)
@@ -297,7 +312,7 @@ def test_failed_write_leaves_nothing_behind(tmp_path, monkeypatch, depth):
     with pytest.raises(PhotoError):
         write_photo(dst, rgb)
     assert dst.read_bytes() == b"old result"
-    assert files_under(tmp_path) == ["out.png"]
+    assert files_under(tmp_path) == [dst.name]
 
 
 def test_failed_write_of_a_batch_leaves_no_temporaries(colorizer, tmp_path, monkeypatch):
@@ -362,6 +377,22 @@ def test_plan_folder(tree, tmp_path):
         ("sub/d.tif", "sub/d.tif"), ("sub/deeper/e.png", "sub/deeper/e.png")]
     assert rel_pairs(plan_outputs([tree], out, suffix="webp"), tree, out) == [
         ("a.png", "a.webp"), ("b.jpg", "b.webp"), ("c.bmp", "c.webp")]
+
+
+@pytest.mark.parametrize("extra, suffix", [("c.png", None), ("a.jpg", "webp")])
+def test_plan_refuses_two_inputs_with_one_output_name(tree, tmp_path, extra, suffix):
+    # c.bmp (written as PNG) beside c.png, or a.png and a.jpg both as WebP: one would replace the other.
+    Image.fromarray(gray_image(H, W)).save(tree / extra)
+    with pytest.raises(PhotoError, match="would both be written to") as info:
+        plan_outputs([tree], tmp_path / "out", suffix=suffix)
+    assert extra in str(info.value)
+
+
+def test_plan_keeps_same_named_inputs_apart_in_their_own_formats(tree, tmp_path):
+    Image.fromarray(gray_image(H, W)).save(tree / "a.jpg")
+    out = tmp_path / "out"
+    assert rel_pairs(plan_outputs([tree], out), tree, out) == [
+        ("a.jpg", "a.jpg"), ("a.png", "a.png"), ("b.jpg", "b.jpg"), ("c.bmp", "c.png")]
 
 
 def test_plan_single_file(tree, tmp_path):

@@ -17,8 +17,8 @@ import pytest
 import torch
 
 from vidcolor.color import rgb_to_lab
-from vidcolor.video import (Cancelled, FrameColorizer, ProgressInfo, VideoError, VideoOptions, colorize_video,
-                            preview_frames, probe, read_frame)
+from vidcolor.video import (Cancelled, FrameColorizer, FrameReader, ProgressInfo, VideoError, VideoOptions,
+                            colorize_video, preview_frames, probe, read_frame)
 from vidcolor.video import pipeline
 from vidcolor.video.reader import DecodeThread, open_input
 from vidcolor.video.writer import EncodeThread
@@ -66,6 +66,17 @@ def test_frame_count_and_timestamps_are_kept(ntsc):
     assert report.frames == 30 and report.damaged == 0
     assert report.output == dst
     assert sorted(video_pts(dst)) == sorted(video_pts(src)) == [i * 1001 for i in range(30)]
+
+
+def test_report_says_where_the_time_went(ntsc):
+    stages = ntsc[2].stages
+    assert set(stages) == {"wait_decode", "colorize", "wait_encode", "decode_blocked", "encode", "encode_starved"}
+    assert min(stages.values()) >= 0
+    assert stages["colorize"] > 0 and stages["encode"] > 0
+    # The main thread's three states and the encoder's two do not overlap within their thread.
+    assert stages["wait_decode"] + stages["colorize"] + stages["wait_encode"] <= ntsc[2].seconds
+    assert stages["encode"] + stages["encode_starved"] <= ntsc[2].seconds
+    assert "encode:" in pipeline.stage_summary(stages)
 
 
 def test_exact_rational_frame_rate_and_time_base(ntsc):
@@ -466,7 +477,8 @@ def ramp_clip(tmp_path_factory):
 def test_preview_yields_pairs_for_the_range_at_reduced_size(ramp_clip, colorizer):
     pairs = list(preview_frames(colorizer, ramp_clip, start=0.4, seconds=0.4, max_side=80))
     assert len(pairs) == 10  # frames 10..19
-    for k, (original, coloured) in enumerate(pairs):
+    for k, (at, original, coloured) in enumerate(pairs):
+        assert at == pytest.approx((10 + k) / 25)
         assert original.shape == coloured.shape == (60, 80, 3)
         assert original.dtype == coloured.dtype == np.uint8
         assert abs(level_of(original) - ramp_level(10 + k)) < 2.5, k
@@ -477,10 +489,17 @@ def test_preview_is_in_display_orientation(tmp_path, colorizer):
     src = write_clip(tmp_path / "portrait.mp4", 8, size=(96, 64), rotation=90)
     pairs = list(preview_frames(colorizer, src, 0.0, 1.0, max_side=48))
     assert len(pairs) == 8
-    original, coloured = pairs[0]
+    _, original, coloured = pairs[0]
     assert original.shape == coloured.shape == (48, 32, 3)
     expected = read_frame(src, 0.0, max_side=48)
     assert np.abs(original.astype(int) - expected.astype(int)).mean() < 8
+
+
+def test_preview_gives_each_frame_its_own_time_in_variable_frame_rate(tmp_path, colorizer):
+    pts = [0, 40, 80, 200, 240, 400, 410, 420]  # milliseconds: a stall, then a burst
+    src = write_clip(tmp_path / "vfr.mkv", size=(64, 48), rate=25, time_base=Fraction(1, 1000), pts=pts)
+    times = [at for at, _, _ in preview_frames(colorizer, src, start=0.05, seconds=1.0, max_side=48)]
+    assert times == pytest.approx([t / 1000 for t in pts[2:]])
 
 
 def test_closing_the_preview_early_stops_the_decode_thread(ramp_clip, colorizer):
@@ -504,9 +523,47 @@ def test_read_frame_past_the_end_gives_the_last_frame_and_shrinks(ramp_clip):
     assert abs(level_of(rgb) - ramp_level(27)) < 2.5
 
 
+class CountingSeeks:
+    def __init__(self, container):
+        self.container, self.seeks = container, []
+
+    def seek(self, *args, **kwargs):
+        self.seeks.append(args)
+        return self.container.seek(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.container, name)
+
+
+def test_frame_reader_steps_on_without_seeking_and_seeks_when_it_must(ramp_clip):
+    order = [0, 1, 2, 5, 6, 20, 21, 3, 3, 27, 40, 26]  # on, on, a jump, back, the same, past the end
+    with FrameReader(ramp_clip) as reader:
+        reader.container = CountingSeeks(reader.container)
+        seeks = reader.container.seeks
+        for index in order:
+            rgb = reader.read((min(index, 27) + 0.5) / 25, max_side=80)
+            assert rgb.shape == (60, 80, 3)
+            assert abs(level_of(rgb) - ramp_level(min(index, 27))) < 2.5, index
+        # The first read, back to 3 and 26 seek; the step from 6 to 20 is 0.56 s, still decoded on.
+        assert len(seeks) == 3
+
+
 def test_read_frame_turns_rotated_video_upright(tmp_path):
     src = write_clip(tmp_path / "portrait.mp4", 4, size=(96, 64), rotation=90)
     assert read_frame(src, 0.0).shape == (96, 64, 3)
+
+
+@pytest.mark.parametrize("matrix", [None, "bt709", "bt601"])
+def test_cpu_and_gpu_ways_of_finishing_frames_agree(colorizer, matrix):
+    # The GPU's batched torch path runs here on the CPU: the same code, another device.
+    rng = np.random.default_rng(0)
+    L = torch.from_numpy(rng.uniform(0, 100, (2, 1, 36, 50)).astype(np.float32))
+    ab = [rng.uniform(-60, 60, (9, 13, 2)).astype(np.float32) for _ in range(2)]
+    on_device = pipeline._join_on_device(colorizer, L, ab, matrix)
+    on_cpu = pipeline._join_cpu(L, ab, matrix)
+    for a, b in zip(on_device, on_cpu):
+        assert a.shape == b.shape == ((54, 50) if matrix else (36, 50, 3))
+        assert np.abs(a.astype(int) - b.astype(int)).max() <= 1
 
 
 # -- memory stays flat --------------------------------------------------------------------------------

@@ -47,7 +47,7 @@ def cmd_video(args) -> int:
 
     from tqdm import tqdm
 
-    from .video import VideoOptions, colorize_video
+    from .video import VideoOptions, colorize_video, stage_summary
 
     options = VideoOptions(strength=args.smoothing, codec=args.codec, crf=args.crf, preset=args.preset,
                            pix_fmt=args.pix_fmt, batch_size=args.batch)
@@ -79,6 +79,8 @@ def cmd_video(args) -> int:
         if report.colour_input:
             notes.append("input was already in colour: its luminance was colourised")
         print(f"{dst}: " + ", ".join(notes))
+        if args.timings:
+            print(f"  {stage_summary(report.stages)}")
     return 1 if failures else 0
 
 
@@ -87,8 +89,15 @@ def _video_jobs(inputs: list[Path], output: Path) -> list[tuple[Path, Path]]:
         return [(inputs[0], output)]
     if output.suffix:
         raise ValueError(f"{output}: several inputs need an output folder")
+    jobs = [(src, output / f"{src.stem}_colour.mp4") for src in inputs]
+    names: dict[Path, Path] = {}
+    for src, dst in jobs:
+        if dst in names:
+            raise ValueError(f"{names[dst]} and {src} would both be written to {dst}; "
+                             "colourise them into different folders")
+        names[dst] = src
     output.mkdir(parents=True, exist_ok=True)
-    return [(src, output / f"{src.stem}_colour.mp4") for src in inputs]
+    return jobs
 
 
 def cmd_eval_video(args) -> int:
@@ -186,6 +195,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pix-fmt", default="yuv420p", help="output pixel format (default yuv420p)")
     p.add_argument("--batch", type=int, help="frames per forward pass (default 16 on GPU, 4 on CPU)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    p.add_argument("--timings", action="store_true",
+                   help="print where the time went (decoding, colourising, encoding) to find the bottleneck")
     _add_render_args(p)
     p.set_defaults(func=cmd_video)
 

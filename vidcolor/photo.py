@@ -2,14 +2,15 @@
 
 Reading honours EXIF orientation and accepts 1-bit, 8/16-bit gray, RGB (its luminance is used),
 palette, CMYK and images with alpha (kept). Writing picks the format from the extension (PNG,
-JPEG, TIFF, WebP), keeps EXIF and an RGB ICC profile where the format allows (a gray input's
-profile cannot describe a colour output, so sRGB's is embedded instead), keeps 16 bits per
-channel for 16-bit inputs written as PNG or TIFF, and is atomic: a temporary file beside the
-target, renamed into place only when complete.
+JPEG, TIFF, WebP), keeps EXIF and an RGB ICC profile (a gray input's profile cannot describe a
+colour output, so sRGB's is embedded instead), keeps 16 bits per channel for 16-bit inputs written
+as PNG or TIFF (16-bit TIFF without EXIF and ICC: OpenCV, its writer, cannot store them), and is
+atomic: a temporary file beside the target, renamed into place only when complete.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import warnings
@@ -21,10 +22,17 @@ import numpy as np
 from PIL import Image, ImageCms, ImageOps
 from tqdm import tqdm
 
+log = logging.getLogger("vidcolor")
+
 MAX_PIXELS = 150_000_000  # larger images are refused before decoding (decompression bombs)
 WRITE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF", ".webp": "WEBP"}
 READ_SUFFIXES = set(WRITE_FORMATS) | {".bmp", ".gif", ".jp2", ".pgm", ".ppm", ".pbm", ".pnm", ".tga"}
 SIXTEEN_BIT_FORMATS = {"PNG", "TIFF"}
+EXIF_ORIENTATION = 0x0112
+# Size, samples, compression, strips/tiles, photometric, planar layout, sample format, ICC (kept
+# separately): they describe one TIFF file's pixel data and would be wrong in any other file.
+TIFF_LAYOUT_TAGS = {254, 255, 256, 257, 258, 259, 262, 266, 273, 277, 278, 279, 284, 317, 322, 323, 324, 325,
+                    338, 339, 340, 341, 34675}
 
 
 class PhotoError(ValueError):
@@ -66,9 +74,9 @@ def read_photo(path: str | Path) -> Photo:
                 icc = im.info.get("icc_profile")
                 icc_is_rgb = im.mode in ("RGB", "RGBA", "P", "PA")
                 im.load()
-                im = ImageOps.exif_transpose(im)
-                exif = im.getexif().tobytes() if im.getexif() else None
-                return Photo(*_to_arrays(im), icc=icc if icc and icc_is_rgb else None, exif=exif)
+                upright = ImageOps.exif_transpose(im)
+                exif = _portable_exif(im.getexif())
+                return Photo(*_to_arrays(upright), icc=icc if icc and icc_is_rgb else None, exif=exif)
     except PhotoError:
         raise
     except Image.DecompressionBombError as e:
@@ -77,6 +85,14 @@ def read_photo(path: str | Path) -> Photo:
         raise PhotoError(f"{path}: not an image file this program can read") from None
     except (OSError, SyntaxError, ValueError) as e:
         raise PhotoError(f"{path}: damaged or unsupported image ({e})") from None
+
+
+def _portable_exif(exif: Image.Exif) -> bytes | None:
+    """The tags that still hold for the colourised picture: not the orientation (already applied
+    to the pixels) nor, for TIFF inputs, whose tags are their EXIF, the file's own pixel layout."""
+    for tag in TIFF_LAYOUT_TAGS | {EXIF_ORIENTATION}:
+        exif.pop(tag, None)
+    return exif.tobytes() if exif else None
 
 
 def _to_arrays(im: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
@@ -114,10 +130,7 @@ def write_photo(path: str | Path, rgb: np.ndarray, alpha: np.ndarray | None = No
     tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}{path.suffix}")
     try:
         if rgb.dtype == np.uint16:
-            # Pillow cannot write 16-bit colour; OpenCV can (without metadata).
-            bgr = rgb[..., ::-1] if alpha is None else np.dstack((rgb[..., ::-1], alpha))
-            if not cv2.imwrite(str(tmp), np.ascontiguousarray(bgr)):
-                raise PhotoError(f"{path}: could not be written")
+            _write_16bit(tmp, path, fmt, rgb, alpha, icc, exif)
         else:
             im = Image.fromarray(rgb, "RGB") if alpha is None else Image.fromarray(np.dstack((rgb, alpha)), "RGBA")
             kwargs = {"icc_profile": icc or _srgb_icc()}
@@ -136,6 +149,27 @@ def write_photo(path: str | Path, rgb: np.ndarray, alpha: np.ndarray | None = No
         raise PhotoError(f"{path}: could not be written ({e.strerror or e})") from e
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _write_16bit(tmp: Path, path: Path, fmt: str, rgb: np.ndarray, alpha: np.ndarray | None,
+                 icc: bytes | None, exif: bytes | None) -> None:
+    """Pillow cannot write 16-bit colour; OpenCV can, with EXIF and ICC in PNG (not in TIFF)."""
+    bgr = np.ascontiguousarray(rgb[..., ::-1] if alpha is None else np.dstack((rgb[..., ::-1], alpha)))
+    if fmt == "PNG":
+        # PNG's eXIf chunk holds the TIFF structure itself, without JPEG's "Exif\0\0" marker.
+        exif = exif[6:] if exif and exif.startswith(b"Exif\x00\x00") else exif
+        kinds, chunks = [cv2.IMAGE_METADATA_ICCP], [np.frombuffer(icc or _srgb_icc(), np.uint8)]
+        if exif:
+            kinds.append(cv2.IMAGE_METADATA_EXIF)
+            chunks.append(np.frombuffer(exif, np.uint8))
+        ok = cv2.imwriteWithMetadata(str(tmp), bgr, kinds, chunks)
+    else:
+        if exif or icc:
+            log.warning("%s: 16-bit TIFF is written without the input's EXIF and ICC profile "
+                        "(write PNG to keep them)", path)
+        ok = cv2.imwrite(str(tmp), bgr)
+    if not ok:
+        raise PhotoError(f"{path}: could not be written")
 
 
 def colorize_photo(colorizer, photo: Photo) -> np.ndarray:
@@ -174,9 +208,14 @@ def plan_outputs(inputs: list[Path], output: Path, recursive: bool = False,
             else:
                 raise PhotoError(f"{item}: no such file or folder")
     inputs_resolved = {src.resolve() for src, _ in pairs}
+    sources: dict[Path, Path] = {}
     for src, dst in pairs:
         if dst.resolve() in inputs_resolved:
             raise PhotoError(f"{dst}: output would overwrite an input; choose another output")
+        if dst.resolve() in sources:
+            raise PhotoError(f"{sources[dst.resolve()]} and {src} would both be written to {dst}; "
+                             "colourise them into different folders or keep their own formats")
+        sources[dst.resolve()] = src
     return pairs
 
 

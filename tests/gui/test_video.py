@@ -1,10 +1,13 @@
 """The video workflow through the real window: scrub, preview, render, cancel, close mid-render."""
 
 import av
+import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
 from gui import workers
+from gui.images import from_qimage
+from vidcolor.video import read_frame
 
 
 def frame_count(path) -> int:
@@ -36,6 +39,16 @@ def test_scrub_shows_the_frame_under_the_playhead(qtbot, window, small_video):
     after = window.view.after_image()
     assert (after.width(), after.height()) == (96, 64)
     assert panel.time_label.text().startswith("0:00.50")
+
+
+def test_stepping_frame_by_frame_shows_each_frame_from_one_open_file(qtbot, window, small_video):
+    panel = open_video(qtbot, window, small_video)
+    for f in range(1, 6):
+        qtbot.keyClick(panel.timeline, Qt.Key.Key_Right)
+        qtbot.waitUntil(lambda: panel.shown_frame() == f, timeout=10_000)
+        shown = from_qimage(window.view.before_image())
+        assert np.abs(shown.astype(int) - read_frame(small_video, (f + 0.5) / 24).astype(int)).mean() < 1, f
+    assert window.engine.thread.frame_reader.path == small_video  # kept open between steps
 
 
 def test_preview_plays_a_range_colourised(qtbot, window, small_video):

@@ -10,7 +10,7 @@ import logging
 import os
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
@@ -20,10 +20,10 @@ import torch
 import torch.nn.functional as F
 
 from ..color import rgb_to_l
-from ..engine import Colorizer, gray_to_l_table
+from ..engine import Colorizer, from_unit_float, gray_to_l_table, lab_to_rgb_cpu
 from .reader import Cancelled, DecodeThread, Frame, VideoError, looks_colour, open_input, probe
 from .temporal import AbSmoother, CutDetector, ShotEmbedding
-from .writer import EncodeThread, VideoOptions, VideoWriter, output_codec, rgb_to_yuv420p
+from .writer import EncodeThread, VideoOptions, VideoWriter, output_codec, rgb_to_yuv420p, rgb_to_yuv420p_cpu
 
 log = logging.getLogger("vidcolor.video")
 
@@ -44,10 +44,21 @@ class VideoReport:
     output: Path
     colour_input: bool
     cuts: int
+    stages: dict[str, float] = field(default_factory=dict)  # see :func:`stage_summary`
 
     @property
     def fps(self) -> float:
         return self.frames / self.seconds if self.seconds else 0.0
+
+
+def stage_summary(stages: dict[str, float]) -> str:
+    """Where the time went, to find the stage that holds the others back: the slowest stage is
+    busy all the time, and the stages around it wait on it."""
+    s = stages
+    return (f"decode: {s['decode_blocked']:.1f} s waiting for room | "
+            f"colourise: {s['colorize']:.1f} s busy, {s['wait_decode']:.1f} s waiting for frames, "
+            f"{s['wait_encode']:.1f} s for the encoder | "
+            f"encode: {s['encode']:.1f} s busy, {s['encode_starved']:.1f} s waiting for frames")
 
 
 class FrameColorizer:
@@ -85,21 +96,43 @@ class FrameColorizer:
         L_small = np.rot90(L_small, -self.turns, axes=(-2, -1))
         smoothed = [self.smoother(np.ascontiguousarray(L), np.ascontiguousarray(a.transpose(1, 2, 0)), cut)
                     for L, a, cut in zip(L_small, ab, cuts)]
-        ab = torch.from_numpy(np.stack(smoothed)).permute(0, 3, 1, 2).to(c.device)
-        rgb = c.join(L_full, ab)
-        if yuv420p_matrix:
-            return list(rgb_to_yuv420p(rgb, yuv420p_matrix).cpu().numpy())
-        return list((rgb * 255 + 0.5).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy())
+        if c.device.type == "cpu":
+            return _join_cpu(L_full, smoothed, yuv420p_matrix)
+        return _join_on_device(c, L_full, smoothed, yuv420p_matrix)
 
     def _lightness(self, frames: list[np.ndarray]) -> torch.Tensor:
         """Full-resolution L* ``(B, 1, H, W)`` on the device, computed there from uint8 pixels."""
         device = self.colorizer.device
+        if device.type == "cpu" and frames[0].ndim == 2:
+            return torch.from_numpy(gray_to_l_table(256)[np.stack(frames)]).unsqueeze(1)
         pixels = torch.from_numpy(np.stack(frames)).to(device, non_blocking=True)
         if pixels.ndim == 3:  # gray: a table lookup
             if self._lut is None:
                 self._lut = torch.from_numpy(gray_to_l_table(256)).to(device)
             return self._lut[pixels.long()].unsqueeze(1)
         return rgb_to_l(pixels.permute(0, 3, 1, 2).float() / 255)
+
+
+def _join_on_device(colorizer: Colorizer, L_full: torch.Tensor, ab: list[np.ndarray],
+                    yuv420p_matrix: str | None) -> list[np.ndarray]:
+    """Full-resolution colour for a batch, made where the frames are (the GPU): only the finished
+    frames, already in the encoder's format, come back to the host."""
+    ab = torch.from_numpy(np.stack(ab)).permute(0, 3, 1, 2).to(colorizer.device)
+    rgb = colorizer.join(L_full, ab)
+    if yuv420p_matrix:
+        return list(rgb_to_yuv420p(rgb, yuv420p_matrix).cpu().numpy())
+    return list((rgb * 255 + 0.5).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy())
+
+
+def _join_cpu(L_full: torch.Tensor, ab: list[np.ndarray], yuv420p_matrix: str | None) -> list[np.ndarray]:
+    """:meth:`Colorizer.join` and the encoder's conversion frame by frame with OpenCV: on a CPU,
+    batched full-resolution torch temporaries cost more than the network itself."""
+    out = []
+    for L, ab_small in zip(L_full[:, 0].numpy(), ab):
+        ab_full = cv2.resize(ab_small, (L.shape[1], L.shape[0]), interpolation=cv2.INTER_LINEAR)
+        rgb = lab_to_rgb_cpu(cv2.merge((L, ab_full[..., 0], ab_full[..., 1])))
+        out.append(rgb_to_yuv420p_cpu(rgb, yuv420p_matrix) if yuv420p_matrix else from_unit_float(rgb, np.uint8))
+    return out
 
 
 def _batches(frames: Iterable[Frame], size: int) -> Iterator[list[Frame]]:
@@ -141,6 +174,7 @@ def colorize_video(colorizer: Colorizer, src: str | Path, dst: str | Path, optio
     tmp = dst.with_name(f".{dst.stem}.tmp{os.getpid()}{dst.suffix}")
     t0 = time.perf_counter()
     done = 0
+    stages = dict.fromkeys(("wait_decode", "colorize", "wait_encode"), 0.0)
     try:
         with open_input(src) as container:
             writer = VideoWriter(tmp, container, info, options, name=dst)
@@ -150,11 +184,22 @@ def colorize_video(colorizer: Colorizer, src: str | Path, dst: str | Path, optio
             try:
                 decoder.start()
                 encoder.start()
-                for batch in _batches(decoder, options.batch_size or default_batch(colorizer)):
+                batches = _batches(decoder, options.batch_size or default_batch(colorizer))
+                while True:
+                    t1 = time.perf_counter()
+                    batch = next(batches, None)
+                    t2 = time.perf_counter()
+                    stages["wait_decode"] += t2 - t1
+                    if batch is None:
+                        break
                     if cancel is not None and cancel.is_set():
                         raise Cancelled(f"{dst}: render cancelled")
-                    for frame, pixels in zip(batch, colorize([f.pixels for f in batch], writer.yuv420p_matrix)):
+                    out = colorize([f.pixels for f in batch], writer.yuv420p_matrix)
+                    t3 = time.perf_counter()
+                    stages["colorize"] += t3 - t2
+                    for frame, pixels in zip(batch, out):
                         encoder.put(pixels, frame.pts)
+                    stages["wait_encode"] += time.perf_counter() - t3
                     done += len(batch)
                     if progress is not None:
                         elapsed = time.perf_counter() - t0
@@ -173,8 +218,9 @@ def colorize_video(colorizer: Colorizer, src: str | Path, dst: str | Path, optio
     damaged = decoder.damaged
     if damaged:
         log.warning("%s: %d damaged frame(s) were repeated or concealed", src, damaged)
+    stages.update(decode_blocked=decoder.blocked, encode=encoder.busy, encode_starved=encoder.starved)
     return VideoReport(done - encoder.writer.dropped, damaged, time.perf_counter() - t0, dst, colour,
-                       colorize.cut_count)
+                       colorize.cut_count, stages)
 
 
 def _is_colour(src: Path) -> bool:
@@ -190,8 +236,10 @@ def _is_colour(src: Path) -> bool:
 
 
 def preview_frames(colorizer: Colorizer, src: str | Path, start: float, seconds: float, max_side: int = 480,
-                   strength: float = 0.8) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """(original RGB, colourised RGB) pairs for a short range, at reduced size, in display orientation.
+                   strength: float = 0.8) -> Iterator[tuple[float, np.ndarray, np.ndarray]]:
+    """(time in seconds, original RGB, colourised RGB) for each frame of a short range, at reduced
+    size, in display orientation. Times are the frames' own (variable frame rate included),
+    counted from the start of the video like ``start``.
 
     A generator: stop iterating to cancel; the decode thread is closed either way.
     """
@@ -201,13 +249,17 @@ def preview_frames(colorizer: Colorizer, src: str | Path, start: float, seconds:
     decoder = DecodeThread(container, colour, {}, maxsize=8, start=start, stop=start + seconds)
     colorize = FrameColorizer(colorizer, strength, info.rotation)
     turns = (info.rotation // 90) % 4
+    base, time_base = decoder.stream.start_time or 0, decoder.stream.time_base
+    at = start
     try:
         decoder.start()
         for batch in _batches(decoder, 4):
             small = [_shrink(f.pixels, max_side) for f in batch]
-            for original, rgb in zip(small, colorize(small)):
+            for frame, original, rgb in zip(batch, small, colorize(small)):
+                # A frame without a timestamp is shown one nominal frame after the previous one.
+                at = float((frame.pts - base) * time_base) if frame.pts is not None else at + 1 / float(info.fps)
                 original = original if original.ndim == 3 else np.repeat(original[..., None], 3, axis=2)
-                yield np.ascontiguousarray(np.rot90(original, turns)), np.ascontiguousarray(np.rot90(rgb, turns))
+                yield at, np.ascontiguousarray(np.rot90(original, turns)), np.ascontiguousarray(np.rot90(rgb, turns))
     finally:
         decoder.close()
         container.close()

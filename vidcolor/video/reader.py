@@ -6,6 +6,8 @@ import heapq
 import logging
 import queue
 import threading
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -133,27 +135,75 @@ def rotate_for_display(image: np.ndarray, rotation: int) -> np.ndarray:
 
 def read_frame(path: str | Path, seconds: float, max_side: int | None = None) -> np.ndarray:
     """RGB uint8 of the frame shown at ``seconds`` (display orientation), optionally shrunk."""
-    with open_input(path) as container:
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
-        target = int(max(0.0, seconds) / stream.time_base) + (stream.start_time or 0)
-        container.seek(target, stream=stream, backward=True, any_frame=False)
-        chosen = None
+    with FrameReader(path) as reader:
+        return reader.read(seconds, max_side)
+
+
+class FrameReader:
+    """The frames shown at given times, from a file kept open for scrubbing and stepping.
+
+    A time a little after the last one read decodes on from where the decoder is; any other time
+    seeks to the keyframe before it. Stepping through a video with long keyframe intervals then
+    costs a frame's decoding per step, not a keyframe interval's. Not thread-safe.
+    """
+
+    DECODE_ON_SECONDS = 2.0  # ahead of the last frame read, decoding on is cheaper than a seek
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.container = open_input(path)
+        self.stream = self.container.streams.video[0]
+        self.stream.thread_type = "AUTO"
+        self._decoded: Iterator[av.VideoFrame] | None = None
+        self._shown: av.VideoFrame | None = None  # the frame last returned
+        self._ahead: av.VideoFrame | None = None  # decoded after it, not shown yet
+
+    def __enter__(self) -> "FrameReader":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._decoded = self._shown = self._ahead = None
+        self.container.close()
+
+    def read(self, seconds: float, max_side: int | None = None) -> np.ndarray:
+        frame = self._frame_at(seconds)
+        rgb = rotate_for_display(frame.to_ndarray(format="rgb24"), int(frame.rotation) % 360)
+        if max_side and max(rgb.shape[:2]) > max_side:
+            s = max_side / max(rgb.shape[:2])
+            rgb = cv2.resize(rgb, (max(1, round(rgb.shape[1] * s)), max(1, round(rgb.shape[0] * s))),
+                             interpolation=cv2.INTER_AREA)
+        return rgb
+
+    def _frame_at(self, seconds: float) -> av.VideoFrame:
+        time_base = self.stream.time_base
+        target = int(max(0.0, seconds) / time_base) + (self.stream.start_time or 0)
+        shown = self._shown
+        if (shown is None or shown.pts is None or target < shown.pts
+                or (target - shown.pts) * time_base > self.DECODE_ON_SECONDS):
+            self.container.seek(target, stream=self.stream, backward=True, any_frame=False)
+            self._decoded = self.container.decode(self.stream)
+            shown = self._ahead = None
+        while True:
+            frame, self._ahead = self._ahead or self._next_decoded(), None
+            if frame is None:
+                break
+            if shown is not None and frame.pts is not None and frame.pts > target:
+                self._ahead = frame
+                break
+            shown = frame
+        if shown is None:
+            raise VideoError(f"{self.path}: no frame could be decoded at {seconds:.2f} s")
+        self._shown = shown
+        return shown
+
+    def _next_decoded(self) -> av.VideoFrame | None:
         try:
-            for frame in container.decode(stream):
-                if chosen is not None and frame.pts is not None and frame.pts > target:
-                    break
-                chosen = frame
+            return next(self._decoded, None)
         except av.error.FFmpegError:
-            pass
-        if chosen is None:
-            raise VideoError(f"{path}: no frame could be decoded at {seconds:.2f} s")
-        rgb = rotate_for_display(chosen.to_ndarray(format="rgb24"), int(chosen.rotation) % 360)
-    if max_side and max(rgb.shape[:2]) > max_side:
-        s = max_side / max(rgb.shape[:2])
-        rgb = cv2.resize(rgb, (max(1, round(rgb.shape[1] * s)), max(1, round(rgb.shape[0] * s))),
-                         interpolation=cv2.INTER_AREA)
-    return rgb
+            return None
 
 
 _END = object()
@@ -178,6 +228,7 @@ class DecodeThread(threading.Thread):
         self.stop_event = threading.Event()
         self.error: BaseException | None = None
         self.damaged = 0
+        self.blocked = 0.0  # seconds spent waiting for room in a full queue (decoding is ahead)
         base = self.stream.start_time or 0
         self.start_pts = None if start is None else base + int(start / self.stream.time_base)
         self.stop_pts = None if stop is None else base + int(stop / self.stream.time_base)
@@ -191,13 +242,17 @@ class DecodeThread(threading.Thread):
             self._put(_END)
 
     def _put(self, item) -> bool:
-        while not self.stop_event.is_set():
-            try:
-                self.frames.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
+        t0 = time.perf_counter()
+        try:
+            while not self.stop_event.is_set():
+                try:
+                    self.frames.put(item, timeout=0.1)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+        finally:
+            self.blocked += time.perf_counter() - t0
 
     def _run(self) -> None:
         streams = [self.stream] + [self.container.streams[i] for i in self.passthrough_streams]

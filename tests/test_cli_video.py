@@ -1,0 +1,56 @@
+"""``vidcolor video`` end to end, in-process through ``vidcolor.cli.main``, on clips made by PyAV."""
+
+from __future__ import annotations
+
+import pytest
+
+from vidcolor.cli import main
+from video_fixtures import no_thread_leak, video_pts, write_clip  # noqa: F401
+
+FAST = ["-q", "--device", "cpu", "--size", "64"]
+
+
+@pytest.fixture
+def clips(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    return [write_clip(folder / "a.mp4", 8), write_clip(folder / "b.mkv", 6)]
+
+
+def test_one_file_with_timings(clips, tmp_path, capsys):
+    dst = tmp_path / "a_out.mp4"
+    assert main(["video", str(clips[0]), "-o", str(dst), "--timings", *FAST]) == 0
+    out = capsys.readouterr().out
+    assert "8 frames in" in out and "1 shot(s)" in out
+    assert "encode:" in out and "waiting for frames" in out
+    assert video_pts(dst) == video_pts(clips[0])
+
+
+def test_several_files_into_a_folder(clips, tmp_path):
+    out = tmp_path / "out"
+    assert main(["video", *map(str, clips), "-o", str(out), *FAST]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["a_colour.mp4", "b_colour.mp4"]
+    assert len(video_pts(out / "b_colour.mp4")) == 6
+
+
+def test_a_bad_file_is_reported_and_the_rest_written(clips, tmp_path, capsys):
+    bad = tmp_path / "in" / "notes.mp4"
+    bad.write_text("not a video")
+    out = tmp_path / "out"
+    assert main(["video", str(bad), str(clips[0]), "-o", str(out), *FAST]) == 1
+    assert "notes.mp4" in capsys.readouterr().err
+    assert [p.name for p in out.iterdir()] == ["a_colour.mp4"]
+
+
+def test_inputs_that_would_share_an_output_name_are_refused_before_any_work(clips, tmp_path, capsys):
+    twin = write_clip(tmp_path / "in" / "a.mov", 4)
+    out = tmp_path / "out"
+    assert main(["video", str(clips[0]), str(twin), "-o", str(out), *FAST]) == 2
+    err = capsys.readouterr().err
+    assert "a_colour.mp4" in err and "a.mov" in err
+    assert not out.exists()
+
+
+def test_several_inputs_need_a_folder(clips, tmp_path, capsys):
+    assert main(["video", *map(str, clips), "-o", str(tmp_path / "x.mp4"), *FAST]) == 2
+    assert "output folder" in capsys.readouterr().err
