@@ -1,6 +1,6 @@
 """Benchmark: video colourisation fps end to end, next to decode+encode only of the same file.
 
-    python scripts/bench_video.py [--sizes 640x480,1920x1080] [--frames 150] [--device auto]
+    python scripts/bench_video.py [--sizes 640x480,1920x1080] [--frames 150] [--loop 1] [--device auto]
 
 Each measurement runs in its own process so that its peak memory (max RSS) is its own. The test
 clip is real footage (a DAVIS sequence from ../shared/data when present, looped and resized) or,
@@ -48,6 +48,24 @@ def make_clip(path: Path, width: int, height: int, frames: int, crf: int = 18) -
                 out.mux(p)
         for p in s.encode():
             out.mux(p)
+
+
+def loop_clip(src: Path, dst: Path, times: int) -> None:
+    """``src`` played ``times`` times in a row, by copying its packets (no re-encoding): a long run
+    from a short clip, where one-off costs (the encoder's look-ahead filling) weigh as in a reel."""
+    with av.open(str(src)) as inp:
+        vin = inp.streams.video[0]
+        packets = [p for p in inp.demux(vin) if p.size]
+    step = max(p.pts for p in packets) - min(p.pts for p in packets) + max(p.duration or 1 for p in packets)
+    with av.open(str(dst), "w") as out:
+        with av.open(str(src)) as inp:
+            s = out.add_stream_from_template(inp.streams.video[0])
+        for k in range(times):
+            with av.open(str(src)) as inp:
+                for p in inp.demux(video=0):
+                    if p.size:
+                        p.pts, p.dts, p.stream = p.pts + k * step, p.dts + k * step, s
+                        out.mux(p)
 
 
 def decode_encode_only(src: Path, dst: Path) -> int:
@@ -101,6 +119,7 @@ def main() -> None:
     ap.add_argument("--device", default="auto")
     ap.add_argument("--size", type=int, default=224, help="render size")
     ap.add_argument("--clips", help="folder to take (or make and keep) the test clips in")
+    ap.add_argument("--loop", type=int, default=1, help="play each clip this many times in a row (a longer run)")
     ap.add_argument("--case", nargs=4, help=argparse.SUPPRESS)  # internal: one measurement
     args = ap.parse_args()
     if args.case:
@@ -120,6 +139,10 @@ def main() -> None:
             if not src.is_file():
                 src.parent.mkdir(parents=True, exist_ok=True)
                 make_clip(src, w, h, args.frames, crf=18 if args.clips is None else 26)
+            if args.loop > 1:
+                looped = Path(tmp) / f"loop{args.loop}_{src.name}"
+                loop_clip(src, looped, args.loop)
+                src = looped
             rows = {}
             for kind in ("baseline", "vidcolor"):
                 cmd = [sys.executable, __file__, "--device", args.device, "--case", kind, str(src),

@@ -110,18 +110,30 @@ class FrameColorizer:
             if self._lut is None:
                 self._lut = torch.from_numpy(gray_to_l_table(256)).to(device)
             return self._lut[pixels.long()].unsqueeze(1)
-        return rgb_to_l(pixels.permute(0, 3, 1, 2).float() / 255)
+        step = max(1, DEVICE_JOIN_PIXELS // (pixels.shape[1] * pixels.shape[2]))
+        return torch.cat([rgb_to_l(p.permute(0, 3, 1, 2).float() / 255) for p in pixels.split(step)])
+
+
+# Full-resolution pixels per pass of the join on a GPU. Its float temporaries take about 80 bytes
+# a pixel (measured), so a pass needs about 650 MB whatever the resolution: a 4K batch of 16 fits a
+# laptop GPU, and 1080p still goes four frames at a time.
+DEVICE_JOIN_PIXELS = 8_000_000
 
 
 def _join_on_device(colorizer: Colorizer, L_full: torch.Tensor, ab: list[np.ndarray],
                     yuv420p_matrix: str | None) -> list[np.ndarray]:
     """Full-resolution colour for a batch, made where the frames are (the GPU): only the finished
     frames, already in the encoder's format, come back to the host."""
-    ab = torch.from_numpy(np.stack(ab)).permute(0, 3, 1, 2).to(colorizer.device)
-    rgb = colorizer.join(L_full, ab)
-    if yuv420p_matrix:
-        return list(rgb_to_yuv420p(rgb, yuv420p_matrix).cpu().numpy())
-    return list((rgb * 255 + 0.5).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy())
+    ab = torch.from_numpy(np.stack(ab)).permute(0, 3, 1, 2)
+    step = max(1, DEVICE_JOIN_PIXELS // (L_full.shape[-2] * L_full.shape[-1]))
+    out: list[np.ndarray] = []
+    for i in range(0, len(L_full), step):
+        rgb = colorizer.join(L_full[i:i + step], ab[i:i + step].to(colorizer.device))
+        if yuv420p_matrix:
+            out.extend(rgb_to_yuv420p(rgb, yuv420p_matrix).cpu().numpy())
+        else:
+            out.extend((rgb * 255 + 0.5).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy())
+    return out
 
 
 def _join_cpu(L_full: torch.Tensor, ab: list[np.ndarray], yuv420p_matrix: str | None) -> list[np.ndarray]:
