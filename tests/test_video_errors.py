@@ -256,9 +256,9 @@ def test_odd_size_into_avi(tmp_path, colorizer):
             assert (c.streams.video[0].width, c.streams.video[0].height) == (95, 63)
 
 
-def mean_lightness(frame: av.VideoFrame) -> float:
-    rgb = torch.from_numpy(frame.to_ndarray(format="rgb24")).permute(2, 0, 1).float() / 255
-    return float(rgb_to_lab(rgb)[0].mean())
+def mean_lightness(frame: av.VideoFrame | np.ndarray) -> float:
+    rgb = frame if isinstance(frame, np.ndarray) else frame.to_ndarray(format="rgb24")
+    return float(rgb_to_lab(torch.from_numpy(rgb).permute(2, 0, 1).float() / 255)[0].mean())
 
 
 # -- damaged frames in the middle -------------------------------------------------------------------------
@@ -317,3 +317,19 @@ def test_damaged_frames_are_repeated_at_their_own_times(damaged_clip, tmp_path, 
         while shown in DAMAGED:  # a damaged frame shows the last good one before it
             shown -= 1
         assert int(np.abs(clean_lightness - lightness).argmin()) == shown, i
+
+
+def test_stepping_through_damaged_frames_goes_on_past_them(damaged_clip):
+    clean, src = damaged_clip
+    with av.open(str(clean)) as c:
+        levels = np.array([mean_lightness(f) for f in c.decode(video=0)])
+    with reader.FrameReader(src) as frames:
+        for i in range(36):
+            level = mean_lightness(frames.read((i + 0.5) / 25))
+            good = i
+            while good in DAMAGED:  # a damaged frame shows the last good one before it
+                good -= 1
+            assert int(np.abs(levels - level).argmin()) == good, i
+    # Asked for cold, a damaged frame shows the next good one: a seek lands on it, not before it.
+    level = mean_lightness(reader.read_frame(src, 12.5 / 25))
+    assert int(np.abs(levels - level).argmin()) == 14

@@ -181,10 +181,10 @@ class FrameReader:
         time_base = self.stream.time_base
         target = int(max(0.0, seconds) / time_base) + (self.stream.start_time or 0)
         shown = self._shown
-        if (shown is None or shown.pts is None or target < shown.pts
+        if (shown is None or shown.pts is None or target < shown.pts or self._decoded is None
                 or (target - shown.pts) * time_base > self.DECODE_ON_SECONDS):
             self.container.seek(target, stream=self.stream, backward=True, any_frame=False)
-            self._decoded = self.container.decode(self.stream)
+            self._decoded = self._decode()
             shown = self._ahead = None
         while True:
             frame, self._ahead = self._ahead or self._next_decoded(), None
@@ -199,11 +199,22 @@ class FrameReader:
         self._shown = shown
         return shown
 
+    def _decode(self) -> Iterator[av.VideoFrame]:
+        for packet in self.container.demux(self.stream):
+            try:
+                yield from packet.decode()
+            except av.error.InvalidDataError:  # a damaged packet: its frame is skipped
+                continue
+
     def _next_decoded(self) -> av.VideoFrame | None:
+        """The next frame, or None at the end (after which the next read seeks afresh)."""
         try:
-            return next(self._decoded, None)
+            frame = next(self._decoded, None)
         except av.error.FFmpegError:
-            return None
+            frame = None
+        if frame is None:
+            self._decoded = None
+        return frame
 
 
 _END = object()
