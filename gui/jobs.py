@@ -14,20 +14,16 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtGui import QImage
 
+from vidcolor.media import PHOTO_SUFFIXES, VIDEO_SUFFIXES
+
 from .images import Pyramid, to_qimage
 from .workers import JobContext
 
-VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv", ".ogv",
-                  ".ts", ".mts", ".m2ts", ".3gp", ".gif"}
-PHOTO_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp", ".jp2", ".pgm", ".ppm", ".pbm",
-                  ".pnm", ".tga"}
-
-
 def media_kind(path: Path) -> str:
     suffix = path.suffix.lower()
-    if suffix in PHOTO_SUFFIXES:
+    if suffix in PHOTO_SUFFIXES - {".gif"}:  # a GIF may be a still or a clip: "unknown" tries both
         return "photo"
-    if suffix in VIDEO_SUFFIXES - {".gif"}:
+    if suffix in VIDEO_SUFFIXES:
         return "video"
     return "unknown"
 

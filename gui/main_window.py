@@ -10,7 +10,7 @@ from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QFrame, QLabel, QMainWindow, QMessageBox, QProgressBar,
                                QScrollArea, QStyle, QToolBar, QVBoxLayout, QWidget)
 
-from vidcolor.photo import WRITE_FORMATS
+from vidcolor.media import PHOTO_SUFFIXES, PHOTO_WRITE_FORMATS, VIDEO_SUFFIXES
 
 from . import jobs
 from .compare_view import SIDE, SINGLE, SPLIT, CompareView
@@ -23,7 +23,7 @@ from .workers import Engine, ModelUnavailable
 MAX_RECENT = 10
 PHOTO_FILTERS = "PNG image (*.png);;JPEG image (*.jpg *.jpeg);;TIFF image (*.tif *.tiff);;WebP image (*.webp)"
 VIDEO_FILTERS = "MP4 video (*.mp4);;QuickTime video (*.mov);;Matroska video (*.mkv)"
-OPEN_FILTERS = ("Photos and videos (" + " ".join(f"*{s}" for s in sorted(jobs.PHOTO_SUFFIXES | jobs.VIDEO_SUFFIXES))
+OPEN_FILTERS = ("Photos and videos (" + " ".join(f"*{s}" for s in sorted(PHOTO_SUFFIXES | VIDEO_SUFFIXES))
                 + ");;All files (*)")
 
 
@@ -359,7 +359,7 @@ class MainWindow(QMainWindow):
     def save_dialog(self) -> None:
         if self.doc is not None:
             src = self.doc.path
-            suffix = src.suffix.lower() if src.suffix.lower() in WRITE_FORMATS else ".png"
+            suffix = src.suffix.lower() if src.suffix.lower() in PHOTO_WRITE_FORMATS else ".png"
             default = src.with_name(f"{src.stem}_colour{suffix}")
         elif self.video_panel.video is not None:
             src = self.video_panel.video.path

@@ -33,6 +33,20 @@ def test_several_files_into_a_folder(clips, tmp_path):
     assert len(video_pts(out / "b_colour.mp4")) == 6
 
 
+def test_a_folder_of_videos(clips, tmp_path):
+    (tmp_path / "in" / "notes.txt").write_text("not a video")
+    out = tmp_path / "out"
+    assert main(["video", str(tmp_path / "in"), "-o", str(out), *FAST]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["a_colour.mp4", "b_colour.mp4"]
+
+
+def test_a_folder_without_videos_is_refused(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    assert main(["video", str(tmp_path / "empty"), "-o", str(tmp_path / "out"), *FAST]) == 2
+    assert "no video files" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_bad_file_is_reported_and_the_rest_written(clips, tmp_path, capsys):
     bad = tmp_path / "in" / "notes.mp4"
     bad.write_text("not a video")

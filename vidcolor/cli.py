@@ -85,11 +85,19 @@ def cmd_video(args) -> int:
 
 
 def _video_jobs(inputs: list[Path], output: Path) -> list[tuple[Path, Path]]:
-    if len(inputs) == 1 and output.suffix:
+    from .media import VIDEO_SUFFIXES, files_of_kind
+
+    if len(inputs) == 1 and output.suffix and not inputs[0].is_dir():
         return [(inputs[0], output)]
     if output.suffix:
-        raise ValueError(f"{output}: several inputs need an output folder")
-    jobs = [(src, output / f"{src.stem}_colour.mp4") for src in inputs]
+        raise ValueError(f"{output}: several inputs or a folder need an output folder")
+    videos = []
+    for item in inputs:
+        found = files_of_kind(item, VIDEO_SUFFIXES) if item.is_dir() else [item]
+        if not found:
+            raise ValueError(f"{item}: no video files in this folder ({', '.join(sorted(VIDEO_SUFFIXES))})")
+        videos += found
+    jobs = [(src, output / f"{src.stem}_colour.mp4") for src in videos]
     names: dict[Path, Path] = {}
     for src, dst in jobs:
         if dst in names:
@@ -184,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_photo)
 
     p = sub.add_parser("video", parents=[common], help="colourise videos (sound, timing and metadata kept)")
-    p.add_argument("inputs", nargs="+", type=Path, help="video files")
+    p.add_argument("inputs", nargs="+", type=Path, help="video files or folders of them")
     p.add_argument("-o", "--output", type=Path, required=True,
                    help="output file (one input; container from the extension) or folder")
     p.add_argument("--smoothing", type=float, default=0.8,

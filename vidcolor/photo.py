@@ -22,11 +22,13 @@ import numpy as np
 from PIL import Image, ImageCms, ImageOps
 from tqdm import tqdm
 
+from .media import PHOTO_SUFFIXES, PHOTO_WRITE_FORMATS
+
 log = logging.getLogger("vidcolor")
 
 MAX_PIXELS = 150_000_000  # larger images are refused before decoding (decompression bombs)
-WRITE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF", ".webp": "WEBP"}
-READ_SUFFIXES = set(WRITE_FORMATS) | {".bmp", ".gif", ".jp2", ".pgm", ".ppm", ".pbm", ".pnm", ".tga"}
+WRITE_FORMATS = PHOTO_WRITE_FORMATS
+READ_SUFFIXES = PHOTO_SUFFIXES
 SIXTEEN_BIT_FORMATS = {"PNG", "TIFF"}
 EXIF_ORIENTATION = 0x0112
 # Size, samples, compression, strips/tiles, photometric, planar layout, sample format, ICC (kept

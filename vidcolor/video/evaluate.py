@@ -24,12 +24,12 @@ import torch
 from tqdm import tqdm
 
 from ..color import l_to_gray, rgb_to_l, rgb_to_lab
+from ..media import VIDEO_SUFFIXES
 from ..metrics import colourfulness, psnr
 from .pipeline import FrameColorizer
 from .reader import open_input
 
 FRAME_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
-VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v"}
 CDC_STEPS = (1, 2, 4)
 
 

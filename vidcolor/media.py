@@ -1,0 +1,20 @@
+"""What a file is, by its extension: one list for the CLI, the app's file dialogs and the library.
+
+Nothing heavy is imported here, so the app can build its dialogs before the engine has loaded.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+PHOTO_WRITE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF",
+                       ".webp": "WEBP"}
+PHOTO_SUFFIXES = set(PHOTO_WRITE_FORMATS) | {".bmp", ".gif", ".jp2", ".pgm", ".ppm", ".pbm", ".pnm", ".tga"}
+VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv", ".ogv",
+                  ".ts", ".mts", ".m2ts", ".3gp"}
+
+
+def files_of_kind(folder: Path, suffixes: set[str]) -> list[Path]:
+    """The folder's own files with one of ``suffixes`` (hidden ones left out), sorted by name."""
+    return sorted(p for p in Path(folder).iterdir()
+                  if p.is_file() and p.suffix.lower() in suffixes and not p.name.startswith("."))
