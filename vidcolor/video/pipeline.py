@@ -104,6 +104,7 @@ class FrameColorizer:
         """Full-resolution L* ``(B, 1, H, W)`` on the device, computed there from uint8 pixels."""
         device = self.colorizer.device
         if device.type == "cpu" and frames[0].ndim == 2:
+            # numpy indexes with the uint8 pixels as they are; torch would first widen them to int64.
             return torch.from_numpy(gray_to_l_table(256)[np.stack(frames)]).unsqueeze(1)
         pixels = torch.from_numpy(np.stack(frames)).to(device, non_blocking=True)
         if pixels.ndim == 3:  # gray: a table lookup
