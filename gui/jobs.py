@@ -137,7 +137,7 @@ def _open_video(path: Path) -> OpenedVideo:
 def colorize_photo(ctx: JobContext, photo, settings: dict) -> tuple[np.ndarray, Pyramid]:
     from vidcolor.photo import colorize_photo as colorize
 
-    rgb = colorize(_configured(ctx, settings), photo)
+    rgb = colorize(_configured(ctx, settings), photo, ctx.cancel)  # a newer request stops a large photo
     return rgb, Pyramid(to_qimage(rgb, photo.alpha))
 
 

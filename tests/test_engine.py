@@ -1,11 +1,14 @@
 """The engine: exact size, dtype and lightness in; colour from the network, smoothly upsampled."""
 
+import threading
+
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
 from imgutil import gray_image, lab, lightness, rgb_image
+from vidcolor import engine
 from vidcolor.engine import (MAX_SIZE, MIN_SIZE, Colorizer, RenderSettings, image_to_l, network_shape,
                              select_device)
 
@@ -163,6 +166,28 @@ def test_network_output_has_no_2x2_blocks(colorizer, settings, blend):
     blocks = ab.reshape(2, h // 2, 2, w // 2, 2).permute(0, 1, 3, 2, 4).reshape(2, -1, 4)
     constant = (blocks.max(-1).values - blocks.min(-1).values < 1e-3).all(0)
     assert constant.float().mean() < 0.05
+
+
+def test_cancel_stops_a_large_image_between_strips(colorizer, monkeypatch):
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(engine.Cancelled):
+        colorizer.colorize_image(gray_image(64, 96), cancel=cancel)
+
+    cancel.clear()
+    strips = []
+    convert = engine.lab_to_rgb_cpu
+
+    def convert_then_cancel(lab_strip):
+        strips.append(len(lab_strip))
+        cancel.set()
+        return convert(lab_strip)
+
+    monkeypatch.setattr(engine, "STRIP_PIXELS", 96 * 8)  # 8 strips of 8 rows
+    monkeypatch.setattr(engine, "lab_to_rgb_cpu", convert_then_cancel)
+    with pytest.raises(engine.Cancelled):
+        colorizer.colorize_image(gray_image(64, 96), cancel=cancel)
+    assert strips == [8]  # stopped after the first strip, not at the end
 
 
 def test_embed_and_predict_shapes(colorizer):

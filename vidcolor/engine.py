@@ -9,6 +9,7 @@ squashed; only the global classifier gets a letterboxed square, as the paper pad
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,15 @@ from .weights import load_colorizer
 DEFAULT_SIZE = 224
 MIN_SIZE, MAX_SIZE = 64, 1024
 STRIP_PIXELS = 1 << 21  # full-resolution work happens in strips of about this many pixels
+
+
+class Cancelled(Exception):
+    """Work was cancelled through its ``cancel`` event; nothing it would have written remains."""
+
+
+def _check(cancel: threading.Event | None) -> None:
+    if cancel is not None and cancel.is_set():
+        raise Cancelled("cancelled")
 
 
 def select_device(device: str | torch.device | None = "auto") -> torch.device:
@@ -127,22 +137,24 @@ class Colorizer:
         return lab_to_rgb(lab)
 
     # -- numpy images ------------------------------------------------------------------------------
-    def colorize_image(self, image: np.ndarray) -> np.ndarray:
+    def colorize_image(self, image: np.ndarray, cancel: threading.Event | None = None) -> np.ndarray:
         """Colourise one image: gray ``(H, W)`` or RGB ``(H, W, 3)`` (its luminance is used), uint8,
-        uint16 or float in [0, 1]. Returns RGB ``(H, W, 3)`` of the same dtype and size."""
-        return self.colorize_batch([image])[0]
+        uint16 or float in [0, 1]. Returns RGB ``(H, W, 3)`` of the same dtype and size. Setting
+        ``cancel`` stops a large image within a strip of rows, raising :class:`Cancelled`."""
+        return self.colorize_batch([image], cancel)[0]
 
-    def colorize_batch(self, images: list[np.ndarray]) -> list[np.ndarray]:
+    def colorize_batch(self, images: list[np.ndarray], cancel: threading.Event | None = None) -> list[np.ndarray]:
         """Colourise several images; those of one shape share a forward pass."""
         results: list[np.ndarray | None] = [None] * len(images)
         groups: dict[tuple, list[int]] = {}
         for i, im in enumerate(images):
             groups.setdefault(_check_image(im).shape[:2], []).append(i)
         for idx in groups.values():
+            _check(cancel)
             L_full = torch.stack([image_to_l(images[i]) for i in idx])
             ab = self.predict_ab(self.network_input(L_full.to(self.device))).float()
             for j, i in enumerate(idx):
-                results[i] = self._join_to_numpy(L_full[j], ab[j], images[i].dtype)
+                results[i] = self._join_to_numpy(L_full[j], ab[j], images[i].dtype, cancel)
         return results
 
     def colorize_video(self, src, dst, options=None, progress=None, cancel=None, overwrite: bool = True):
@@ -151,7 +163,8 @@ class Colorizer:
 
         return colorize_video(self, src, dst, options, progress, cancel, overwrite)
 
-    def _join_to_numpy(self, L: torch.Tensor, ab: torch.Tensor, dtype: np.dtype) -> np.ndarray:
+    def _join_to_numpy(self, L: torch.Tensor, ab: torch.Tensor, dtype: np.dtype,
+                       cancel: threading.Event | None = None) -> np.ndarray:
         # Upsampling a*b* and converting to sRGB are done in strips of rows so that a
         # 12-megapixel photo needs a few hundred megabytes, not gigabytes, of temporaries.
         H, W = L.shape[-2:]
@@ -159,6 +172,7 @@ class Colorizer:
         out = np.empty((H, W, 3), dtype=dtype)
         rows = max(1, STRIP_PIXELS // W)
         for y in range(0, H, rows):
+            _check(cancel)
             if self.device.type == "cpu":
                 lab = np.concatenate((L[0, y:y + rows, :, None].numpy(), ab_full[y:y + rows]), axis=2)
                 rgb = lab_to_rgb_cpu(lab)
@@ -230,4 +244,4 @@ def image_to_l(image: np.ndarray) -> torch.Tensor:
     return rgb_to_l(rgb)
 
 
-__all__ = ["Colorizer", "RenderSettings", "select_device", "network_shape", "image_to_l", "gray_to_l_table"]
+__all__ = ["Colorizer", "RenderSettings", "Cancelled", "select_device", "network_shape", "image_to_l", "gray_to_l_table"]

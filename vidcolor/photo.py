@@ -174,8 +174,8 @@ def _write_16bit(tmp: Path, path: Path, fmt: str, rgb: np.ndarray, alpha: np.nda
         raise PhotoError(f"{path}: could not be written")
 
 
-def colorize_photo(colorizer, photo: Photo) -> np.ndarray:
-    return colorizer.colorize_image(photo.pixels)
+def colorize_photo(colorizer, photo: Photo, cancel=None) -> np.ndarray:
+    return colorizer.colorize_image(photo.pixels, cancel)
 
 
 # -- batch job -------------------------------------------------------------------------------------

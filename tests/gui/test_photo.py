@@ -260,3 +260,20 @@ def test_a_failed_open_keeps_the_current_photo(qtbot, window, gray_png, tmp_path
     # The photo on screen stays, and gets the colourisation its settings call for.
     qtbot.waitUntil(lambda: window.doc.result_key != old_key, timeout=20_000)
     assert window.doc.path == gray_png and window.doc.result_key[1] == 0.6
+
+
+def test_a_newer_request_stops_the_photo_being_colourised(colorizer, gray_png):
+    # The engine thread cancels a running "view" job when a newer one comes (settings dragged on a
+    # large scan): the photo job hands that cancel to the colouriser, which stops between strips.
+    from dataclasses import asdict
+    from types import SimpleNamespace
+
+    from gui import jobs, workers
+    from vidcolor.engine import Cancelled
+    from vidcolor.photo import read_photo
+
+    job = workers.Job("view", jobs.colorize_photo)
+    job.cancel.set()
+    ctx = workers.JobContext(SimpleNamespace(colorizer=colorizer, model_error=None), job)
+    with pytest.raises(Cancelled):
+        jobs.colorize_photo(ctx, read_photo(gray_png), asdict(colorizer.settings))

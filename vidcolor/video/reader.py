@@ -16,6 +16,8 @@ import av
 import cv2
 import numpy as np
 
+from ..engine import Cancelled  # noqa: F401 - re-exported: a cancelled render is one case
+
 log = logging.getLogger("vidcolor.video")
 
 # Mean |U - 128| + |V - 128| (8-bit chroma planes) above which a video is treated as colour.
@@ -24,10 +26,6 @@ COLOUR_CHROMA_THRESHOLD = 2.0
 
 class VideoError(ValueError):
     """A video cannot be read or written; the message says which file and why."""
-
-
-class Cancelled(Exception):
-    """A render was cancelled; its partial output has been removed."""
 
 
 @dataclass
