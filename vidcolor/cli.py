@@ -85,7 +85,7 @@ def cmd_video(args) -> int:
 
 
 def _video_jobs(inputs: list[Path], output: Path) -> list[tuple[Path, Path]]:
-    from .media import VIDEO_SUFFIXES, files_of_kind
+    from .media import VIDEO_SUFFIXES, check_distinct_outputs, files_of_kind
 
     if len(inputs) == 1 and output.suffix and not inputs[0].is_dir():
         return [(inputs[0], output)]
@@ -98,12 +98,7 @@ def _video_jobs(inputs: list[Path], output: Path) -> list[tuple[Path, Path]]:
             raise ValueError(f"{item}: no video files in this folder ({', '.join(sorted(VIDEO_SUFFIXES))})")
         videos += found
     jobs = [(src, output / f"{src.stem}_colour.mp4") for src in videos]
-    names: dict[Path, Path] = {}
-    for src, dst in jobs:
-        if dst in names:
-            raise ValueError(f"{names[dst]} and {src} would both be written to {dst}; "
-                             "colourise them into different folders")
-        names[dst] = src
+    check_distinct_outputs(jobs)
     output.mkdir(parents=True, exist_ok=True)
     return jobs
 

@@ -18,3 +18,15 @@ def files_of_kind(folder: Path, suffixes: set[str]) -> list[Path]:
     """The folder's own files with one of ``suffixes`` (hidden ones left out), sorted by name."""
     return sorted(p for p in Path(folder).iterdir()
                   if p.is_file() and p.suffix.lower() in suffixes and not p.name.startswith("."))
+
+
+def check_distinct_outputs(pairs: list[tuple[Path, Path]], error: type[ValueError] = ValueError,
+                           hint: str = "colourise them into different folders") -> None:
+    """Refuse a batch in which two inputs would be written to one output (the second would
+    replace the first's result)."""
+    sources: dict[Path, Path] = {}
+    for src, dst in pairs:
+        key = Path(dst).resolve()
+        if key in sources:
+            raise error(f"{sources[key]} and {src} would both be written to {dst}; {hint}")
+        sources[key] = src

@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image, ImageCms, ImageOps
 from tqdm import tqdm
 
-from .media import PHOTO_SUFFIXES, PHOTO_WRITE_FORMATS
+from .media import PHOTO_SUFFIXES, PHOTO_WRITE_FORMATS, check_distinct_outputs
 
 log = logging.getLogger("vidcolor")
 
@@ -210,14 +210,10 @@ def plan_outputs(inputs: list[Path], output: Path, recursive: bool = False,
             else:
                 raise PhotoError(f"{item}: no such file or folder")
     inputs_resolved = {src.resolve() for src, _ in pairs}
-    sources: dict[Path, Path] = {}
     for src, dst in pairs:
         if dst.resolve() in inputs_resolved:
             raise PhotoError(f"{dst}: output would overwrite an input; choose another output")
-        if dst.resolve() in sources:
-            raise PhotoError(f"{sources[dst.resolve()]} and {src} would both be written to {dst}; "
-                             "colourise them into different folders or keep their own formats")
-        sources[dst.resolve()] = src
+    check_distinct_outputs(pairs, PhotoError, "colourise them into different folders or keep their own formats")
     return pairs
 
 

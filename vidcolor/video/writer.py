@@ -56,38 +56,35 @@ def output_codec(dst: Path, options: VideoOptions) -> str:
 LUMA_COEFFICIENTS = {"bt709": (0.2126, 0.0722), "bt601": (0.299, 0.114)}
 
 
+def yuv_matrix(matrix: str) -> np.ndarray:
+    """3x4 float32 affine map from sRGB in [0, 1] to video-range Y, Cb, Cr; the offsets carry +0.5
+    so that truncating to uint8 rounds."""
+    kr, kb = LUMA_COEFFICIENTS[matrix]
+    luma = np.array([kr, 1 - kr - kb, kb])
+    red, blue = np.eye(3)[0], np.eye(3)[2]
+    rows = [219 * luma, 224 * (blue - luma) / (2 * (1 - kb)), 224 * (red - luma) / (2 * (1 - kr))]
+    return np.hstack((rows, [[16.5], [128.5], [128.5]])).astype(np.float32)
+
+
 def rgb_to_yuv420p(rgb: torch.Tensor, matrix: str) -> torch.Tensor:
     """sRGB ``(B, 3, H, W)`` in [0, 1] -> video-range yuv420p ``(B, H * 3 // 2, W)`` uint8, where
     the frames are (the GPU, when there is one), so the encoder thread only encodes."""
-    kr, kb = LUMA_COEFFICIENTS[matrix]
-    r, g, b = rgb.float().unbind(1)
-    y = kr * r + (1 - kr - kb) * g + kb * b
-    cb = F.avg_pool2d(((b - y) / (2 * (1 - kb)))[:, None], 2)[:, 0]
-    cr = F.avg_pool2d(((r - y) / (2 * (1 - kr)))[:, None], 2)[:, 0]
-    n, h, w = y.shape
-    planes = torch.cat(((16 + 219 * y).reshape(n, -1), (128 + 224 * cb).reshape(n, -1),
-                        (128 + 224 * cr).reshape(n, -1)), dim=1)
-    return (planes + 0.5).clamp(0, 255).to(torch.uint8).reshape(n, h * 3 // 2, w)
+    m = torch.from_numpy(yuv_matrix(matrix)).to(rgb.device)
+    ycc = torch.einsum("ij,bjhw->bihw", m[:, :3], rgb.float()) + m[:, 3, None, None]
+    chroma = F.avg_pool2d(ycc[:, 1:], 2)
+    n, _, h, w = ycc.shape
+    planes = torch.cat((ycc[:, 0].reshape(n, -1), chroma.reshape(n, -1)), dim=1)
+    return planes.clamp(0, 255).to(torch.uint8).reshape(n, h * 3 // 2, w)
 
 
 def rgb_to_yuv420p_cpu(rgb: np.ndarray, matrix: str) -> np.ndarray:
     """:func:`rgb_to_yuv420p` of one ``(H, W, 3)`` float32 frame with OpenCV, several times faster
     on a CPU than torch's full-resolution temporaries."""
-    kr, kb = LUMA_COEFFICIENTS[matrix]
-    kg = 1 - kr - kb
-    luma = np.array([kr, kg, kb])
-    # Rows: Y, Cb, Cr, scaled to video range with their offsets (and +0.5 to round on truncation).
-    m = np.array([219 * luma, 224 * (np.eye(3)[2] - luma) / (2 * (1 - kb)), 224 * (np.eye(3)[0] - luma) / (2 * (1 - kr))])
-    m = np.hstack((m, [[16.5], [128.5], [128.5]])).astype(np.float32)
-    ycc = cv2.transform(np.ascontiguousarray(rgb, dtype=np.float32), m)
+    ycc = cv2.transform(np.ascontiguousarray(rgb, dtype=np.float32), yuv_matrix(matrix))
     h, w = ycc.shape[:2]
     chroma = cv2.resize(ycc[..., 1:], (w // 2, h // 2), interpolation=cv2.INTER_AREA)  # 2x2 means
-    out = np.empty(h * w * 3 // 2, np.uint8)
-    q = h * w // 4
-    out[:h * w] = np.clip(ycc[..., 0], 0, 255).ravel()
-    out[h * w:h * w + q] = np.clip(chroma[..., 0], 0, 255).ravel()
-    out[h * w + q:] = np.clip(chroma[..., 1], 0, 255).ravel()
-    return out.reshape(h * 3 // 2, w)
+    planes = np.concatenate((ycc[..., 0].ravel(), chroma[..., 0].ravel(), chroma[..., 1].ravel()))
+    return np.clip(planes, 0, 255).astype(np.uint8).reshape(h * 3 // 2, w)
 
 
 class VideoWriter:
