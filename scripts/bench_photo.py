@@ -5,7 +5,8 @@
 1. A 12-megapixel (4000x3000) gray JPEG, end to end as `vidcolor photo` does it: read, colourise,
    write a JPEG. Each run is a fresh process, so its peak memory (max RSS) is its own; model
    loading is reported apart, since a batch or the app pays it once.
-2. The whole model at 224x224 (backbone, fusion network and decoding of both heads), per frame.
+2. The whole model at 224x224 (backbone, fusion network and decoding of both heads), per frame,
+   side by side with the previous release's network (global fusion only), as a ratio.
 """
 
 from __future__ import annotations
@@ -49,22 +50,30 @@ def photo_case(src: str, dst: str, device: str) -> dict:
 
 
 def model_case(device: str, repeat: int = 20) -> dict:
+    """The shipped model against the previous release's network (the paper's global fusion with
+    batch norm and the hybrid head, no hints; random weights: time does not depend on them),
+    at 224x224, alternating so that both see the same machine state."""
     import torch
 
     from vidcolor.engine import Colorizer
+    from vidcolor.model import FusionColorizer, ModelConfig
 
-    c = Colorizer.from_pretrained(device=device)
-    L = torch.rand(1, 1, 224, 224, device=c.device) * 100
-    for _ in range(3):
-        c.predict_ab(L)
-    if c.device.type == "cuda":
-        torch.cuda.synchronize()
-    t0 = time.perf_counter()
-    for _ in range(repeat):
-        c.predict_ab(L)
-    if c.device.type == "cuda":
-        torch.cuda.synchronize()
-    return {"model_224_ms": (time.perf_counter() - t0) / repeat * 1e3, "dtype": str(c.dtype)}
+    shipped = Colorizer.from_pretrained(device=device)
+    previous = Colorizer(FusionColorizer(ModelConfig()), device=device)
+    L = torch.rand(1, 1, 224, 224, device=shipped.device) * 100
+    times = {"shipped": [], "previous": []}
+    for i in range(3 + repeat):
+        for name, c in (("shipped", shipped), ("previous", previous)):
+            if c.device.type == "cuda":
+                torch.cuda.synchronize()
+            t0 = time.perf_counter()
+            c.predict_ab(L)
+            if c.device.type == "cuda":
+                torch.cuda.synchronize()
+            if i >= 3:
+                times[name].append(time.perf_counter() - t0)
+    median = {k: sorted(v)[len(v) // 2] * 1e3 for k, v in times.items()}
+    return {"model_224_ms": median["shipped"], "previous_224_ms": median["previous"], "dtype": str(shipped.dtype)}
 
 
 def main() -> None:
@@ -87,7 +96,8 @@ def main() -> None:
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
           f"GPU {torch.cuda.get_device_name() if torch.cuda.is_available() else 'none'}")
     m = run()
-    print(f"model alone at 224x224 ({m['dtype']}): {m['model_224_ms']:.1f} ms per frame")
+    print(f"model alone at 224x224 ({m['dtype']}, median): shipped {m['model_224_ms']:.1f} ms, previous release's "
+          f"network {m['previous_224_ms']:.1f} ms: {m['model_224_ms'] / m['previous_224_ms']:.2f}x")
     with tempfile.TemporaryDirectory() as tmp:
         src, dst = Path(tmp) / "gray_12mp.jpg", Path(tmp) / "colour.jpg"
         make_photo(src)

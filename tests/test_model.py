@@ -246,3 +246,76 @@ def test_inception_resnet_v2_backbone_builds_and_runs(monkeypatch):
 
 def test_round_to_multiple():
     assert [round_to_multiple(x) for x in (0, 3, 4, 11.9, 12, 13, 100)] == [8, 8, 8, 8, 16, 16, 104]
+
+
+# -- fused backbone maps and colour hints ------------------------------------------------------------
+FUSED = ModelConfig(fuse_strides=(8, 16, 32), hints=True)
+
+
+@pytest.fixture(scope="module")
+def fused():
+    torch.manual_seed(0)
+    return FusionColorizer(FUSED).eval()
+
+
+def test_fused_maps_are_projected_and_enter_the_fusion_layer(fused):
+    chans = [fused.backbone.feature_info[i]["num_chs"] for i in fused.fuse_index]
+    assert [fused.backbone.feature_info[i]["reduction"] for i in fused.fuse_index] == [8, 16, 32]
+    assert [p[0].in_channels for p in fused.fuse_proj] == chans
+    assert all(p[0].out_channels == FUSED.fuse_dim and p[0].kernel_size == (1, 1) for p in fused.fuse_proj)
+    assert fused.fusion[0].in_channels == 256 + 1001 + 3 * FUSED.fuse_dim
+    assert fused.encoder[0].in_channels == 4  # L*, hinted a*, b*, mask
+
+
+def test_fused_backbone_runs_once_at_the_images_own_aspect(fused, monkeypatch):
+    seen = []
+    forward = fused.backbone.forward_features
+    monkeypatch.setattr(fused.backbone, "forward_features", lambda x: seen.append(x.shape) or forward(x))
+    with torch.no_grad():
+        out = fused(random_l(2, 64, 160))
+    assert seen == [(2, 3, 96, 240)]  # one pass, not letterboxed (enlarged to the backbone's minimum side)
+    assert out["logits"].shape[-2:] == (16, 40)
+    seen.clear()
+    with torch.no_grad():
+        fused(random_l(1, 128, 224))
+    assert seen == [(1, 3, 128, 224)]
+
+
+def test_fused_maps_change_the_output(fused):
+    """The maps carry information: zeroing their projections changes the colour."""
+    L = random_l(1, 64, 96)
+    with torch.no_grad():
+        for p in fused.fuse_proj:
+            p[1].bias.fill_(1.0)  # a live ReLU output, so the maps' weights matter
+        base = fused(L)["ab"]
+        saved = [p[0].weight.clone() for p in fused.fuse_proj]
+        for p in fused.fuse_proj:
+            p[0].weight.zero_()
+        try:
+            assert not torch.allclose(fused(L)["ab"], base, atol=1e-4)
+        finally:
+            for p, w in zip(fused.fuse_proj, saved):
+                p[0].weight.copy_(w)
+
+
+def test_no_hints_equals_an_empty_hint_map_and_hints_change_the_output(fused):
+    L = random_l(1, 64, 96)
+    empty = torch.zeros(1, 3, 64, 96)
+    hinted = empty.clone()
+    hinted[:, 0, 20:24, 30:34], hinted[:, 1, 20:24, 30:34], hinted[:, 2, 20:24, 30:34] = 60.0, -40.0, 1.0
+    with torch.no_grad():
+        assert torch.equal(fused(L)["ab"], fused(L, hints=empty)["ab"])
+        change = (fused(L, hints=hinted)["ab"] - fused(L)["ab"]).abs()[0].amax(0)
+    assert change.max() > 0
+    # The hint acts where it was placed, more than far away from it (the top-left corner).
+    assert change[8:14, 13:19].max() > 2 * change[:4, :4].max()
+
+
+def test_a_model_without_hint_channels_refuses_hints(hybrid):
+    with pytest.raises(ValueError, match="without colour hints"):
+        hybrid(random_l(), hints=torch.zeros(1, 3, H, W))
+
+
+def test_unknown_fuse_stride_is_refused():
+    with pytest.raises(ValueError, match="strides \\[12\\]"):
+        FusionColorizer(fuse_strides=(8, 12))

@@ -441,9 +441,10 @@ def test_nothing_is_carried_across_a_cut(colorizer, first_shot):
             np.testing.assert_array_equal(x, y)
     else:
         # Different batch compositions may change the last bits of a reduced-precision forward
-        # pass, nothing more.
+        # pass, nothing more (a sharp annealed mean turns those into up to about 1 a*b* unit; what
+        # a remembered shot would leave is many times that, and the batch-aligned case above is exact).
         diff = (ab_of(after_cut) - ab_of(fresh)).abs()
-        assert float(diff.mean()) < 0.5 and float(diff.max()) < 6
+        assert float(diff.mean()) < 1.0 and float(diff.max()) < 6
 
 
 def test_smoothing_tames_grain_and_flicker(tmp_path, colorizer):

@@ -123,21 +123,65 @@ def cmd_eval_video(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from .evaluate import evaluate_photos
+    from .evaluate import SUITE, evaluate_photos, evaluate_suite, format_table
 
-    result = evaluate_photos(_colorizer(args), args.inputs, split=args.split, limit=args.limit,
-                             report=args.report, sheet=args.sheet, progress=not args.quiet)
-    print(f"{'group':8} {'images':>6} {'PSNR':>7} {'gray':>7} {'gain':>7} {'colour':>7} {'truth':>7} {'ratio':>6} {'dL*':>6}")
-    for group, s in result["summary"].items():
-        if s["images"]:
-            print(f"{group:8} {s['images']:6d} {s['psnr']:7.2f} {s['psnr_gray']:7.2f} {s['gain_db']:+7.2f} "
-                  f"{s['colourfulness']:7.1f} {s['colourfulness_truth']:7.1f} {s['colourfulness_ratio']:6.2f} "
-                  f"{s['l_change']:6.3f}")
+    colorizer = _colorizer(args)
+    if args.inputs:
+        if args.sets:
+            raise ValueError("--sets chooses sets of the standard suite: give no INPUTS with it")
+        result = evaluate_photos(colorizer, args.inputs, split=args.split, limit=args.limit,
+                                 report=args.report, sheet=args.sheet, progress=not args.quiet)
+        print(format_table(result, by_source=len(result["sources"]) > 1))
+    else:
+        sets = [s.strip() for s in args.sets.split(",") if s.strip()] if args.sets else list(SUITE)
+        results = evaluate_suite(colorizer, args.data, sets, limit=args.limit, report=args.report,
+                                 sheet_dir=args.sheet, progress=not args.quiet)
+        for name, result in results.items():
+            print(f"\n{name} ({args.data / SUITE[name].folder}, split {SUITE[name].split}):")
+            print(format_table(result, SUITE[name].by_source))
     if args.report:
         print(f"report: {args.report}")
     if args.sheet:
-        print(f"contact sheet: {args.sheet}")
+        print(f"contact sheet{'' if args.inputs else 's'}: {args.sheet}")
     return 0
+
+
+def cmd_sheet(args) -> int:
+    from .evaluate import sheet_of_photos
+
+    rows = sheet_of_photos(_colorizer(args), args.inputs, args.output, rows=args.limit, progress=not args.quiet)
+    print(f"contact sheet: {args.output} ({rows} photos)")
+    return 0
+
+
+def cmd_tune_decoding(args) -> int:
+    from .decoding import choose, sweep, tune_files
+    from .weights import default_model_path, rewrite_settings
+
+    colorizer = _colorizer(args)
+    files = tune_files(args.data / "train", args.limit)
+    rows = sweep(colorizer, files, progress=not args.quiet)
+    print(f"tune split: {len(files)} scene photos from held-out sources of {args.data / 'train'}")
+    print(f"{'temperature':>11} {'blend':>6} {'gain dB':>8} {'colour/truth':>12}")
+    for r in rows:
+        print(f"{r['temperature']:>11.2f} {r['blend']:>6.2f} {r['gain_db']:>+8.2f} {r['colourfulness_ratio']:>12.2f}")
+    best = choose(rows)
+    print(f"chosen: temperature {best['temperature']}, blend {best['blend']} "
+          f"({best['gain_db']:+.2f} dB, colourfulness {best['colourfulness_ratio']:.2f} on tune)")
+    info = {"decoding": {**best, "tune_photos": len(files), "size": colorizer.settings.size}}
+    rewrite_settings(args.model or default_model_path(), args.output, info,
+                     temperature=best["temperature"], blend=best["blend"])
+    print(f"weights: {args.output}")
+    return 0
+
+
+def _strides(text: str) -> tuple[int, ...]:
+    if text.strip().lower() in ("none", ""):
+        return ()
+    try:
+        return tuple(int(x) for x in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected strides like 8,16,32 or 'none', got {text!r}") from None
 
 
 def cmd_train(args) -> int:
@@ -145,7 +189,8 @@ def cmd_train(args) -> int:
 
     cfg = TrainConfig(data=str(args.data), out=str(args.out), preset=args.preset, epochs=args.epochs,
                       minutes=args.minutes, batch=args.batch, crop=args.crop, lr=args.lr,
-                      face_share=args.face_share, init=str(args.init) if args.init else None,
+                      balance=args.balance, fuse_strides=args.fuse_strides, hints=args.hints, degrade=args.degrade,
+                      init=str(args.init) if args.init else None,
                       embedding=args.embedding, backbone=args.backbone, backbone_weights=args.backbone_weights,
                       seed=args.seed, device=args.device, workers=args.workers)
     train(cfg, progress=not args.quiet)
@@ -162,7 +207,7 @@ def cmd_pack(args) -> int:
         files = D.split_files(args.src, split)
         with tqdm(total=len(files), desc=f"pack {split}", disable=args.quiet) as bar:
             index = D.write_pack(files, args.src, args.out / split, side=args.side, quality=args.quality,
-                                 keep_faces=args.keep_faces, progress=bar.update)
+                                 keep_faces=args.keep_faces, progress=bar.update, codec=args.codec)
         size = (args.out / split / "images.bin").stat().st_size
         print(f"{args.out / split}: {len(index['offsets'])} images, {size / 2**20:.1f} MiB")
     return 0
@@ -213,14 +258,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_eval_video)
 
     p = sub.add_parser("eval", parents=[common], help="score colourisation of colour photos made gray")
-    p.add_argument("inputs", nargs="+", type=Path, help="colour photo folders (faces/scenes by sub-folder) or files")
+    p.add_argument("inputs", nargs="*", type=Path,
+                   help="colour photo folders (faces/scenes and sources by sub-folder) or files; "
+                        "none: the standard suite of --data (val, val_ood, tune)")
+    p.add_argument("--data", type=Path, default=Path("../shared/data"),
+                   help="data root of the standard suite (default ../shared/data)")
+    p.add_argument("--sets", help="comma list of suite sets to run (default val,val_ood,tune)")
     p.add_argument("--split", default="all", choices=["all", "train", "tune"],
-                   help="for folders: all files, or only the training / held-out tune part of a training folder")
-    p.add_argument("--limit", type=int, help="at most this many images")
-    p.add_argument("--report", type=Path, help="write per-image and summary numbers as JSON")
-    p.add_argument("--sheet", type=Path, help="write a contact sheet (input / ours / truth) as JPEG")
+                   help="for INPUTS folders: all files, or only the training / held-out tune part of a training folder")
+    p.add_argument("--limit", type=int, help="at most this many images (per set), spread evenly over the files")
+    p.add_argument("--report", type=Path, help="write settings, per-image and summary numbers as JSON")
+    p.add_argument("--sheet", type=Path, help="write a contact sheet (input / ours / truth): a .jpg/.png file "
+                   "for INPUTS, a folder (one SET.jpg per set) for the suite")
     _add_render_args(p)
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("sheet", parents=[common], help="contact sheet of input | ours for photos without ground truth")
+    p.add_argument("inputs", nargs="+", type=Path, help="photo files or folders (e.g. real old photos)")
+    p.add_argument("-o", "--output", type=Path, required=True, help="the sheet, .jpg or .png")
+    p.add_argument("--limit", type=int, default=16, help="rows, picked evenly over the files (default 16)")
+    _add_render_args(p)
+    p.set_defaults(func=cmd_sheet)
 
     p = sub.add_parser("train", parents=[common], help="train or fine-tune a model")
     p.add_argument("data", type=Path, help="image folder (train/<source>/...) or a pack from `vidcolor pack`")
@@ -231,7 +289,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch", type=int)
     p.add_argument("--crop", type=int)
     p.add_argument("--lr", type=float)
-    p.add_argument("--face-share", type=float, help="share of face crops in what is sampled (default 0.15)")
+    p.add_argument("--balance", type=float, help="draw each source by its size to this power "
+                   "(1: as photos occur, the paper's; 0.5: ours, so the face crops do not dominate)")
+    p.add_argument("--fuse-strides", type=_strides, metavar="S,S,...",
+                   help="backbone maps fused beside its logits, by stride (ours: 8,16,32; 'none': the paper's "
+                        "global fusion only)")
+    p.add_argument("--hints", action=argparse.BooleanOptionalAction, default=None,
+                   help="train with simulated colour hints (ours: yes)")
+    p.add_argument("--degrade", type=float, help="share of inputs aged like old prints: grain, blur, fading, "
+                   "dust, JPEG, tinted scans (ours: 0.6)")
     p.add_argument("--embedding", default="logits", choices=["logits", "pooled"])
     p.add_argument("--backbone", default="mobilenetv2_100", choices=["mobilenetv2_100", "inception_resnet_v2"],
                    help="frozen classifier for the global embedding (inception_resnet_v2: the paper's)")
@@ -243,11 +309,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=2, help="decoding processes for folder data")
     p.set_defaults(func=cmd_train)
 
+    p = sub.add_parser("tune-decoding", parents=[common],
+                       help="choose a model's decoding settings on the tune split and write them into a copy")
+    p.add_argument("-o", "--output", type=Path, required=True, help="the copy, with the chosen settings")
+    p.add_argument("--data", type=Path, default=Path("../shared/data"),
+                   help="data root whose train/ holds the tune split's held-out sources (default ../shared/data)")
+    p.add_argument("--limit", type=int, help="at most this many tune photos, spread evenly")
+    _add_render_args(p)
+    p.set_defaults(func=cmd_tune_decoding)
+
     p = sub.add_parser("pack", parents=[common], help="pack a training folder into small train/tune shards")
     p.add_argument("src", type=Path)
     p.add_argument("out", type=Path)
     p.add_argument("--side", type=int, default=192)
     p.add_argument("--quality", type=int, default=82)
+    p.add_argument("--codec", default="jpg", choices=["jpg", "webp"], help="webp: about 30 %% smaller packs")
     p.add_argument("--keep-faces", type=float, default=1.0, help="share of face crops to keep")
     p.set_defaults(func=cmd_pack)
     return ap

@@ -95,6 +95,12 @@ def rgb_to_l(rgb: torch.Tensor) -> torch.Tensor:
     return 116 * _lab_f(y) - 16
 
 
+def gray_to_l(gray: torch.Tensor) -> torch.Tensor:
+    """sRGB gray ``(*, 1, H, W)`` in [0, 1] -> L*: :func:`rgb_to_l` of it in all three channels,
+    for a third of the work (the inverse of :func:`l_to_gray`)."""
+    return 116 * _lab_f(srgb_to_linear(gray.float())) - 16
+
+
 def l_to_gray(L: torch.Tensor) -> torch.Tensor:
     """L* ``(*, 1, H, W)`` -> the sRGB gray value in [0, 1] with that lightness."""
     return linear_to_srgb(_lab_f_inv((L.float() + 16) / 116)).clamp(0, 1)

@@ -3,7 +3,8 @@
 Colour is predicted at the network's size and joined with the input's own full-resolution L*:
 the output has the input's exact size and lightness. The network sees the image at its own
 aspect ratio (about ``size x size`` pixels in all, each side a multiple of 8), so nothing is
-squashed; only the global classifier gets a letterboxed square, as the paper pads its input.
+squashed; so does the frozen classifier of a model that fuses its maps (the paper's global-only
+fusion gives the classifier a letterboxed square, as the paper pads its input).
 """
 
 from __future__ import annotations
@@ -115,11 +116,21 @@ class Colorizer:
     @torch.inference_mode()
     def predict_ab(self, L_net: torch.Tensor, embedding: torch.Tensor | None = None) -> torch.Tensor:
         """a*b* ``(B, 2, h/2, w/2)`` for network-size L* ``(B, 1, h, w)``, intensity applied."""
+        return self.decode(self.heads(L_net, embedding))
+
+    @torch.inference_mode()
+    def heads(self, L_net: torch.Tensor, embedding: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """The network's raw outputs for network-size L* (see :meth:`FusionColorizer.forward_head`)."""
         L_net = L_net.to(self.device).contiguous(memory_format=torch.channels_last)
         with self._autocast():
-            out = self.model(L_net, None if embedding is None else embedding.to(self.device))
+            return self.model(L_net, None if embedding is None else embedding.to(self.device))
+
+    def decode(self, out: dict[str, torch.Tensor], temperature: float | None = None,
+               blend: float | None = None) -> torch.Tensor:
+        """a*b* from :meth:`heads`, with the settings' decoding unless given, intensity applied."""
         s = self.settings
-        ab = self.model.decode_ab(out, s.temperature, s.blend)
+        ab = self.model.decode_ab(out, s.temperature if temperature is None else temperature,
+                                  s.blend if blend is None else blend)
         return (ab * s.intensity).clamp(-AB_MAX, AB_MAX)
 
     def network_input(self, L_full: torch.Tensor) -> torch.Tensor:
@@ -154,7 +165,7 @@ class Colorizer:
             L_full = torch.stack([image_to_l(images[i]) for i in idx])
             ab = self.predict_ab(self.network_input(L_full.to(self.device))).float()
             for j, i in enumerate(idx):
-                results[i] = self._join_to_numpy(L_full[j], ab[j], images[i].dtype, cancel)
+                results[i] = self.join_to_numpy(L_full[j], ab[j], images[i].dtype, cancel)
         return results
 
     def colorize_video(self, src, dst, options=None, progress=None, cancel=None, overwrite: bool = True):
@@ -163,7 +174,7 @@ class Colorizer:
 
         return colorize_video(self, src, dst, options, progress, cancel, overwrite)
 
-    def _join_to_numpy(self, L: torch.Tensor, ab: torch.Tensor, dtype: np.dtype,
+    def join_to_numpy(self, L: torch.Tensor, ab: torch.Tensor, dtype: np.dtype,
                        cancel: threading.Event | None = None) -> np.ndarray:
         # Upsampling a*b* and converting to sRGB are done in strips of rows so that a
         # 12-megapixel photo needs a few hundred megabytes, not gigabytes, of temporaries.

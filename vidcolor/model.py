@@ -5,9 +5,13 @@ encoder(L) ─┐
 backbone(L) ┘  (a frozen ImageNet classifier fed the gray image; its pre-softmax output)
 
 Beyond the paper (each optional through plain constructor values, so the paper's exact network
-stays one setting away): batch norm after the convolutions, and a classification head over
-quantised a*b* bins (Zhang et al. 2016) beside the paper's regression head; the two are decoded
-together (annealed mean of the bins, blended with the regression) by :meth:`decode_ab`.
+stays one setting away): batch norm after the convolutions; a classification head over
+quantised a*b* bins (Zhang et al. 2016) beside the paper's regression head, the two decoded
+together (annealed mean of the bins, blended with the regression) by :meth:`decode_ab`; the
+frozen backbone's mid-level maps (``fuse_strides``), each projected by a 1x1 convolution and
+resized to H/8, fused beside the global embedding, so that what the classifier knows about
+*where* sky, foliage or skin are reaches the decoder instead of being learnt again from a few
+thousand photos; and sparse colour hints (``hints``: a*b* and a mask beside L*, Zhang et al. 2017).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ BACKBONES = {
     "inception_resnet_v2": {"backbone_size": 299, "backbone_classes": 1000, "backbone_pad_type": ""},  # the paper's
 }
 EMBEDDINGS = ("logits", "pooled")
+MIN_BACKBONE_SIDE = 96  # Inception-ResNet-v2's unpadded stem needs at least 75 pixels
 NORMS = ("none", "batch")
 
 
@@ -48,6 +53,12 @@ class ModelConfig:
     ab_grid: float = 10.0  # bin spacing of the classification head, in a*b* units
     temperature: float = 0.38  # annealed-mean temperature (Zhang et al.'s value until tuned)
     blend: float = 0.5  # share of the classification head's annealed mean in the output
+    # Backbone maps fused beside the embedding, by stride (e.g. (8, 16, 32)); () is the paper's
+    # global fusion alone. With maps, the backbone sees the image once at its own aspect ratio
+    # (no letterboxed copy), and its logits come from that same pass.
+    fuse_strides: tuple[int, ...] = ()
+    fuse_dim: int = 64  # channels each fused map is projected to
+    hints: bool = False  # the encoder also takes sparse a*b* hints and their mask
 
     def __post_init__(self):
         for name, allowed in (("head", HEADS), ("embedding", EMBEDDINGS), ("norm", NORMS)):
@@ -56,6 +67,7 @@ class ModelConfig:
         # JSON round trips give lists; keep the dataclass hashable and comparable.
         object.__setattr__(self, "backbone_mean", tuple(self.backbone_mean))
         object.__setattr__(self, "backbone_std", tuple(self.backbone_std))
+        object.__setattr__(self, "fuse_strides", tuple(sorted(int(x) for x in self.fuse_strides)))
 
     @classmethod
     def from_dict(cls, values: dict) -> "ModelConfig":
@@ -98,12 +110,23 @@ class FusionColorizer(nn.Module):
         self.register_buffer("backbone_mean", torch.tensor(config.backbone_mean).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("backbone_std", torch.tensor(config.backbone_std).view(1, 3, 1, 1), persistent=False)
         embed_dim = config.backbone_classes if config.embedding == "logits" else self.backbone.num_features
+        info = self.backbone.feature_info
+        reductions = [f["reduction"] for f in info]
+        missing = sorted(set(config.fuse_strides) - set(reductions))
+        if missing:
+            raise ValueError(f"backbone {config.backbone} has no maps at strides {missing} (it has {reductions})")
+        self.fuse_index = [reductions.index(s) for s in config.fuse_strides]
+        self.fuse_proj = nn.ModuleList(
+            nn.Sequential(nn.Conv2d(info[i]["num_chs"], config.fuse_dim, 1, bias=False),
+                          nn.BatchNorm2d(config.fuse_dim), nn.ReLU(inplace=True))
+            for i in self.fuse_index)
+        fused_dim = embed_dim + config.fuse_dim * len(self.fuse_index)
 
         self.encoder = nn.Sequential(
-            *_conv(1, 64, n, 2), *_conv(64, 128, n), *_conv(128, 128, n, 2), *_conv(128, 256, n),
+            *_conv(4 if config.hints else 1, 64, n, 2), *_conv(64, 128, n), *_conv(128, 128, n, 2), *_conv(128, 256, n),
             *_conv(256, 256, n, 2), *_conv(256, 512, n), *_conv(512, 512, n), *_conv(512, 256, n),
         )
-        self.fusion = nn.Sequential(nn.Conv2d(256 + embed_dim, 256, 1), nn.ReLU(inplace=True))
+        self.fusion = nn.Sequential(nn.Conv2d(256 + fused_dim, 256, 1), nn.ReLU(inplace=True))
         self.decoder_low = nn.Sequential(
             *_conv(256, 128, n), nn.Upsample(scale_factor=2), *_conv(128, 64, n), *_conv(64, 64, n)
         )
@@ -124,9 +147,16 @@ class FusionColorizer(nn.Module):
     def num_bins(self) -> int:
         return len(self.ab_bins) if hasattr(self, "ab_bins") else 0
 
-    def embed(self, L: torch.Tensor) -> torch.Tensor:
-        """Global scene embedding ``(B, E)``: the backbone sees the gray image, letterboxed to its size."""
+    def _backbone_input(self, L: torch.Tensor) -> torch.Tensor:
         gray = l_to_gray(L).to(L.dtype)
+        if self.fuse_index:
+            # The maps must line up with the encoder's, so the backbone sees the image as it is,
+            # only enlarged when it is smaller than the backbone's convolutions can take.
+            short = min(gray.shape[-2:])
+            if short < MIN_BACKBONE_SIDE:
+                gray = F.interpolate(gray, scale_factor=MIN_BACKBONE_SIDE / short, mode="bilinear", align_corners=False)
+            return (gray.expand(-1, 3, -1, -1) - self.backbone_mean) / self.backbone_std
+        # The paper's global fusion: the classifier's own square size, letterboxed.
         h, w = gray.shape[-2:]
         size = self.config.backbone_size
         scale = size / max(h, w)
@@ -135,22 +165,56 @@ class FusionColorizer(nn.Module):
         x = (gray.expand(-1, 3, -1, -1) - self.backbone_mean) / self.backbone_std
         # Padding with 0 in normalised units keeps the unused border a neutral mid-gray.
         top, left = (size - nh) // 2, (size - nw) // 2
-        x = F.pad(x, (left, size - nw - left, top, size - nh - top))
-        with torch.no_grad():
-            feats = self.backbone.forward_features(x)
-            if self.config.embedding == "pooled":
-                return self.backbone.forward_head(feats, pre_logits=True)
-            return self.backbone.forward_head(feats)
+        return F.pad(x, (left, size - nw - left, top, size - nh - top))
 
-    def forward_features(self, L: torch.Tensor, embedding: torch.Tensor | None = None) -> torch.Tensor:
-        """Fused decoder features at H/4 ``(B, 64, H/4, W/4)``."""
+    @torch.no_grad()
+    def look(self, L: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """One frozen backbone pass: the global embedding ``(B, E)`` and the maps to fuse."""
+        x = self._backbone_input(L)
+        maps: list[torch.Tensor] = []
+        # Hooks on the modules timm names in feature_info: the maps come from the same pass as
+        # the logits, the same way for every backbone and timm version.
+        hooks = [self.backbone.get_submodule(self.backbone.feature_info[i]["module"]).register_forward_hook(
+                 lambda _m, _i, out: maps.append(out)) for i in self.fuse_index]
+        try:
+            feats = self.backbone.forward_features(x)
+        finally:
+            for h in hooks:
+                h.remove()
+        if self.config.embedding == "pooled":
+            return self.backbone.forward_head(feats, pre_logits=True), maps
+        return self.backbone.forward_head(feats), maps
+
+    def embed(self, L: torch.Tensor) -> torch.Tensor:
+        """Global scene embedding ``(B, E)`` of the gray image."""
+        return self.look(L)[0]
+
+    def forward_features(self, L: torch.Tensor, embedding: torch.Tensor | None = None,
+                         hints: torch.Tensor | None = None) -> torch.Tensor:
+        """Fused decoder features at H/4 ``(B, 64, H/4, W/4)``.
+
+        ``embedding`` replaces the backbone's own (video keeps one per shot); ``hints``
+        ``(B, 3, H, W)``: hinted a*b* in a*b* units and a 0/1 mask of where hints are."""
         if L.shape[-1] % 8 or L.shape[-2] % 8:
             raise ValueError(f"L* height and width must be multiples of 8, got {tuple(L.shape[-2:])}")
-        if embedding is None:
-            embedding = self.embed(L)
-        x = self.encoder(L * (2 / L_MAX) - 1)
-        tiled = embedding.to(x.dtype)[:, :, None, None].expand(-1, -1, *x.shape[-2:])
-        return self.decoder_low(self.fusion(torch.cat((x, tiled), dim=1)))
+        if embedding is None or self.fuse_index:
+            own, maps = self.look(L)
+            embedding = own if embedding is None else embedding
+        x = L * (2 / L_MAX) - 1
+        if self.config.hints:
+            if hints is None:
+                hints = L.new_zeros((L.shape[0], 3, *L.shape[-2:]))
+            x = torch.cat((x, hints[:, :2].to(x.dtype) / AB_MAX, hints[:, 2:].to(x.dtype)), dim=1)
+        elif hints is not None:
+            raise ValueError("this model was trained without colour hints")
+        x = self.encoder(x)
+        size = x.shape[-2:]
+        fused = [x, embedding.to(x.dtype)[:, :, None, None].expand(-1, -1, *size)]
+        for proj, m in zip(self.fuse_proj, maps if self.fuse_index else []):
+            m = proj(m.to(x.dtype))
+            fused.append(m if m.shape[-2:] == size else
+                         F.interpolate(m, size=size, mode="bilinear", align_corners=False))
+        return self.decoder_low(self.fusion(torch.cat(fused, dim=1)))
 
     def forward_head(self, feats: torch.Tensor) -> dict[str, torch.Tensor]:
         """Raw head outputs: ``ab`` regression at H/2 (normalised to [-1, 1]), ``logits`` over bins at H/4."""
@@ -161,8 +225,9 @@ class FusionColorizer(nn.Module):
             out["ab"] = torch.tanh(self.regression(self.decoder_high(feats)))
         return out
 
-    def forward(self, L: torch.Tensor, embedding: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
-        return self.forward_head(self.forward_features(L, embedding))
+    def forward(self, L: torch.Tensor, embedding: torch.Tensor | None = None,
+                hints: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        return self.forward_head(self.forward_features(L, embedding, hints))
 
     def decode_ab(self, out: dict[str, torch.Tensor], temperature: float | None = None,
                   blend: float | None = None) -> torch.Tensor:

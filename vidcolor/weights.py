@@ -151,6 +151,16 @@ def new_model(config: ModelConfig | None = None, backbone: str | Path | None = N
     return model
 
 
+def rewrite_settings(src: Path, dst: Path, info: dict | None = None, **settings) -> None:
+    """Copy a colorizer file with some of its config's values changed (decoding settings chosen
+    after training) and ``info`` merged into its training info; the weights are untouched."""
+    meta, tensors = _read(Path(src), KIND_COLORIZER)
+    config = ModelConfig.from_dict({**json.loads(meta["config"]), **settings})
+    meta = {**meta, "config": json.dumps(config.__dict__),
+            "info": json.dumps({**json.loads(meta.get("info", "{}")), **(info or {})})}
+    _atomic_save(tensors, Path(dst), meta)
+
+
 def load_colorizer(path: Path | None = None) -> tuple[FusionColorizer, dict]:
     """A trained colorizer and the training info stored with it."""
     path = Path(path) if path else default_model_path()

@@ -1,7 +1,8 @@
 """``vidcolor train``: fit the fusion network on colour photos, resumable and time-boxed.
 
 A run folder holds ``last.pt`` (everything needed to resume exactly: weights, optimiser, step,
-random generator), ``model.safetensors`` (the weights the app loads, rewritten every epoch) and
+random generator), ``model.safetensors`` (the weights the app loads, rewritten every epoch),
+``best.safetensors`` (the epoch that scored best on the held-out tune sources: early stopping) and
 ``log.jsonl`` (one line of losses and tune-split metrics per epoch).
 """
 
@@ -24,19 +25,28 @@ from ..metrics import colourfulness, psnr
 from ..model import BACKBONES, ModelConfig
 from ..weights import DEFAULT_BACKBONE, load_colorizer, new_model, save_backbone, save_colorizer
 from . import data as D
+from .degrade import degrade_l
+from .hints import simulate_hints
 from .losses import ab_prior, colour_loss, rebalance_weights
 
 PRESETS = {
-    # Baldassarre et al.: MSE on a*b*, Adam 1e-3, batch 100, 224x224, no normalisation layers.
+    # Baldassarre et al.: MSE on a*b*, Adam 1e-3, batch 100, 224x224, no normalisation layers,
+    # global fusion only, photos drawn as they occur, clean inputs.
     "paper": dict(head="regression", norm="none", regression="mse", lr=1e-3, batch=100, crop=224,
-                  weight_decay=0.0, warmup=0, schedule="constant", face_share=-1.0),
-    # Ours: batch norm, classification over a*b* bins + Huber regression, AdamW with a cosine decay.
+                  weight_decay=0.0, warmup=0, schedule="constant", balance=1.0, fuse_strides=(),
+                  hints=False, degrade=0.0),
+    # Ours: batch norm, classification over a*b* bins + Huber regression, AdamW with a cosine decay;
+    # the backbone's stride-8/16/32 maps fused beside its logits; sources balanced (square root of
+    # their size), inputs aged like old prints, trained with simulated colour hints.
     "vidcolor": dict(head="hybrid", norm="batch", regression="huber", lr=1e-3, batch=64, crop=160,
-                     weight_decay=1e-4, warmup=300, schedule="cosine", face_share=0.15),
+                     weight_decay=1e-4, warmup=300, schedule="cosine", balance=0.5, fuse_strides=(8, 16, 32),
+                     hints=True, degrade=0.6),
 }
+OVERRIDABLE = ("batch", "crop", "lr", "weight_decay", "balance", "fuse_strides", "hints", "degrade")
 
 
 SAVE_INTERVAL_S = 60.0
+PRIOR_EPOCH = 1 << 30
 RUN_BACKBONE = "backbone.safetensors"  # a non-default backbone's weights, saved in the run folder
 
 
@@ -46,12 +56,15 @@ class TrainConfig:
     out: str
     preset: str = "vidcolor"
     epochs: int = 30
-    minutes: float = 0.0  # > 0: fit the schedule to this wall-clock budget (measured on epoch 2)
+    minutes: float = 0.0  # > 0: fit the schedule to this wall-clock budget (refitted every epoch)
     batch: int | None = None
     crop: int | None = None
     lr: float | None = None
     weight_decay: float | None = None
-    face_share: float | None = None  # < 0: sample faces as often as they occur
+    balance: float | None = None  # sources drawn by size**balance (1: as photos occur)
+    fuse_strides: tuple[int, ...] | None = None  # backbone maps fused; (): global fusion only
+    hints: bool | None = None  # train with simulated colour hints
+    degrade: float | None = None  # share of inputs aged like old prints
     reg_weight: float = 10.0
     embedding: str = "logits"
     backbone: str = "mobilenetv2_100"
@@ -64,16 +77,17 @@ class TrainConfig:
 
     def resolved(self) -> dict:
         p = dict(PRESETS[self.preset])
-        for k in ("batch", "crop", "lr", "weight_decay", "face_share"):
+        for k in OVERRIDABLE:
             if getattr(self, k) is not None:
                 p[k] = getattr(self, k)
+        p["fuse_strides"] = tuple(p["fuse_strides"])
         return p
 
 
 class Batches:
     """Epochs of uint8 crops from a pack (augmented on the device) or a folder (in workers)."""
 
-    def __init__(self, source: Path, crop: int, batch: int, face_share: float, device: torch.device,
+    def __init__(self, source: Path, crop: int, batch: int, balance: float, device: torch.device,
                  generator: torch.Generator, seed: int, workers: int):
         self.source, self.crop, self.batch, self.device, self.gen = Path(source), crop, batch, device, generator
         self.packed = (self.source / "index.json").is_file()
@@ -88,12 +102,13 @@ class Batches:
         self.sources = sources
         if len(self) == 0:
             raise ValueError(f"{source}: {len(sources)} training images, fewer than one batch of {batch}")
-        self.weights = D.sample_weights(sources, face_share) if face_share >= 0 else torch.ones(len(sources))
+        self.weights = D.sample_weights(sources, balance)
 
     def __len__(self) -> int:
         return len(self.sources) // self.batch
 
     def epoch(self, epoch: int):
+        """The batches of epoch ``epoch`` (>= 0), in an order fixed by the run's seed."""
         order = torch.multinomial(self.weights, len(self) * self.batch, replacement=True,
                                   generator=self._cpu_gen(epoch)).view(len(self), self.batch)
         if self.packed:
@@ -201,7 +216,8 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
         if cfg.backbone not in BACKBONES:
             raise ValueError(f"unknown backbone {cfg.backbone!r} (choose from {', '.join(BACKBONES)})")
         model = new_model(ModelConfig(head=p["head"], norm=p["norm"], embedding=cfg.embedding,
-                                      backbone=cfg.backbone, **BACKBONES[cfg.backbone]), cfg.backbone_weights)
+                                      backbone=cfg.backbone, fuse_strides=p["fuse_strides"], hints=p["hints"],
+                                      **BACKBONES[cfg.backbone]), cfg.backbone_weights)
     model.to(device).train()
     if device.type == "cuda":
         model.to(memory_format=torch.channels_last)
@@ -211,12 +227,13 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
 
     gen = torch.Generator(device=device if device.type == "cuda" else "cpu")
     gen.manual_seed(cfg.seed)
-    batches = Batches(Path(cfg.data), p["crop"], p["batch"], p["face_share"], device, gen, cfg.seed, cfg.workers)
+    batches = Batches(Path(cfg.data), p["crop"], p["batch"], p["balance"], device, gen, cfg.seed, cfg.workers)
     tune, tune_sources = tune_images(Path(cfg.data), p["crop"], device)
 
     bins = getattr(model, "ab_bins", None)
     weights = None
     step, epoch, total = 0, 0, len(batches) * cfg.epochs
+    best = -math.inf  # the best tune score so far (see tune_score)
     if ckpt is not None:
         model.load_state_dict(ckpt["model"], strict=False)
         opt.load_state_dict(ckpt["opt"])
@@ -224,18 +241,16 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
         gen.set_state(ckpt["gen"])
         weights = ckpt.get("rebalance")
         weights = weights.to(device) if weights is not None else None
+        best = float(ckpt.get("best", best))
     elif bins is not None:
-        # Colour prior over the training images, for rebalancing the classification loss.
-        sample = next(batches.epoch(-1))
-        for i, extra in enumerate(batches.epoch(-2)):
-            if i >= 8:
-                break
-            sample = torch.cat((sample, extra))
+        # Colour prior over the training images, for rebalancing the classification loss: nine
+        # batches drawn in an order of their own (an epoch number training never reaches).
+        sample = torch.cat([x for _, x in zip(range(9), batches.epoch(PRIOR_EPOCH))])
         weights = rebalance_weights(ab_prior(F.avg_pool2d(rgb_to_lab(sample)[:, 1:], 4), bins))
     epochs = cfg.epochs if ckpt is None else int(ckpt["epochs"])
     log = out / "log.jsonl"
     last = {}
-    t_start = time.perf_counter()
+    t_start = t_second = time.perf_counter()
     stop_at = epochs if stop_after is None else min(epochs, epoch + stop_after)
     last_save = time.perf_counter()
     while epoch < stop_at:
@@ -247,11 +262,12 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
             for group in opt.param_groups:
                 group["lr"] = _lr(step, total, p["lr"], p["warmup"], p["schedule"])
             lab = rgb_to_lab(rgb)
-            L = lab[:, :1]
+            L = degrade_l(rgb, gen, p["degrade"]) if p["degrade"] > 0 else lab[:, :1]
+            hints = simulate_hints(lab[:, 1:], gen) if model.config.hints else None
             if device.type == "cuda":
                 L = L.contiguous(memory_format=torch.channels_last)
             with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
-                out_ = model(L)
+                out_ = model(L, hints=hints)
             terms = colour_loss(out_, lab[:, 1:], bins, weights, p["regression"], cfg.reg_weight)
             opt.zero_grad(set_to_none=True)
             terms["loss"].backward()
@@ -264,13 +280,21 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
         seconds = time.perf_counter() - t0
         last = {"epoch": epoch, "epochs": epochs, "step": step, "seconds": round(seconds, 2),
                 "lr": opt.param_groups[0]["lr"], **{k: v / len(batches) for k, v in sums.items()}}
+        improved = False
         if cfg.val_every and (epoch % cfg.val_every == 0 or epoch == epochs):
             last["tune"] = evaluate(model, tune, tune_sources, dtype)
-        if cfg.minutes > 0 and epoch == 2 and ckpt is None:
-            # Fit the schedule to the time budget from the second epoch's duration (with its
-            # evaluation): the first is slowed by warm-up (cuDNN autotuning, allocator growth).
+            score = tune_score(last["tune"])
+            improved = score > best
+            best = max(best, score)
+        if cfg.minutes > 0 and epoch >= 2 and ckpt is None:
+            # Fit the schedule to the time budget from the mean duration of the epochs after the
+            # first (slowed by warm-up: cuDNN autotuning, allocator growth), again after every
+            # epoch, since other work on the machine can change the pace mid-run.
+            if epoch == 2:
+                t_second = t0
             left = cfg.minutes * 60 - (time.perf_counter() - t_start)
-            epochs = last["epochs"] = max(2, 2 + int(left / (time.perf_counter() - t0)))
+            pace = (time.perf_counter() - t_second) / (epoch - 1)
+            epochs = last["epochs"] = max(epoch, epoch + int(left / pace))
             total = len(batches) * epochs
             stop_at = epochs if stop_after is None else min(epochs, stop_after)
         with open(log, "a") as fh:
@@ -278,15 +302,28 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
         if progress:
             tqdm.write(json.dumps(last))
         # Saving costs about a second; on a fast GPU epochs take a few, so save at most once a minute.
-        if epoch >= stop_at or time.perf_counter() - last_save >= SAVE_INTERVAL_S:
-            _save(out, model, opt, step, epoch, epochs, total, gen, weights, cfg, p, t_start)
+        if epoch >= stop_at or improved or time.perf_counter() - last_save >= SAVE_INTERVAL_S:
+            _save(out, model, opt, step, epoch, epochs, total, gen, weights, cfg, p, t_start, best, improved)
             last_save = time.perf_counter()
     return last
 
 
+COLOURFULNESS_TARGET = 0.75  # of the truth's, on photos from sources never trained on
+
+
+def tune_score(tune: dict) -> float:
+    """One number for early stopping on the held-out sources' scenes: the PSNR gain over gray,
+    less 5 dB per unit of colourfulness ratio short of the target. PSNR alone prefers the dull
+    early epochs (a model that predicts near-gray scores well and looks gray)."""
+    group = tune.get("scenes") or tune.get("faces") or {}
+    if "gain_db" not in group:
+        return -math.inf
+    return group["gain_db"] - 5 * max(0.0, COLOURFULNESS_TARGET - group["colourfulness_ratio"])
+
+
 def _save(out: Path, model, opt, step, epoch, epochs, total, gen, weights, cfg: TrainConfig, p: dict,
-          t_start: float) -> None:
-    state = {"model": {k: v for k, v in model.state_dict().items() if not k.startswith("backbone.")},
+          t_start: float, best: float, improved: bool) -> None:
+    state = {"best": best, "model": {k: v for k, v in model.state_dict().items() if not k.startswith("backbone.")},
              "opt": opt.state_dict(), "step": step, "epoch": epoch, "epochs": epochs, "total": total,
              "gen": gen.get_state(), "train_config": json.dumps(dataclasses.asdict(cfg)),
              "model_config": json.dumps(model.config.__dict__)}
@@ -305,3 +342,6 @@ def _save(out: Path, model, opt, step, epoch, epochs, total, gen, weights, cfg: 
             "train_seconds": round(time.perf_counter() - t_start, 1), "data": Path(cfg.data).name,
             "init": cfg.init or ""}
     save_colorizer(model, out / "model.safetensors", backbone_file=backbone_file, info=info)
+    if improved:
+        # Early stopping on the held-out sources: the best epoch so far, kept beside the last.
+        save_colorizer(model, out / "best.safetensors", backbone_file=backbone_file, info=info)

@@ -1,0 +1,148 @@
+"""``vidcolor eval`` (single runs and the standard suite) and ``vidcolor sheet``, on tiny folders."""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from imgutil import gray_image, rgb_image
+from vidcolor.cli import main
+from vidcolor.evaluate import SHEET_THUMB, evaluate_suite
+from vidcolor.train import data as D
+
+
+def make_sources(root, counts: dict, side=(48, 64)):
+    """``root/<source>/img_NN.jpg``: ``counts[source]`` colourful photos per source."""
+    for source, n in counts.items():
+        (root / source).mkdir(parents=True)
+        for i in range(n):
+            Image.fromarray(rgb_image(*side, seed=len(source) + 3 * i)).save(root / source / f"img_{i:02d}.jpg",
+                                                                             quality=95)
+    return root
+
+
+@pytest.fixture(scope="module")
+def data_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("data")
+    make_sources(root / "val", {"street": 2, "utkface_crop_part1": 1})
+    make_sources(root / "val_ood", {"wallpapers": 2, "campus": 1})
+    make_sources(root / "train", {"scenes_a": 2, "scenes_b": 3, "utkface_crop_part1": 1})
+    return root
+
+
+def test_eval_reports_per_source_and_contact_sheet(tmp_path, capsys):
+    folder = make_sources(tmp_path / "photos", {"scenes_a": 3, "scenes_b": 2, "utkface_crop_part1": 2})
+    report, sheet = tmp_path / "eval.json", tmp_path / "sheet.png"
+    assert main(["eval", str(folder), "--size", "64", "--report", str(report), "--sheet", str(sheet), "-q"]) == 0
+    result = json.loads(report.read_text())
+    assert result["summary"]["faces"]["images"] == 2 and result["summary"]["scenes"]["images"] == 5
+    assert {s: r["images"] for s, r in result["sources"].items()} == {"scenes_a": 3, "scenes_b": 2,
+                                                                       "utkface_crop_part1": 2}
+    assert result["settings"]["size"] == 64 and result["settings"]["model"]
+    for row in result["images"]:
+        assert row["l_change"] < 1.0
+        assert np.isclose(row["gain_db"], row["psnr"] - row["psnr_gray"])
+    assert Image.open(sheet).size[0] == 3 * (SHEET_THUMB * 64 // 48 + 4)  # input | ours | truth
+    out = capsys.readouterr().out
+    assert out.index("all") < out.index("scenes") < out.index("scenes_a") < out.index("utkface_crop_part1")
+
+
+def test_single_files_count_under_their_folder(data_root, tmp_path):
+    report = tmp_path / "eval.json"
+    files = sorted((data_root / "val" / "street").iterdir())
+    assert main(["eval", *map(str, files), "--size", "64", "--report", str(report), "-q"]) == 0
+    assert {s: r["images"] for s, r in json.loads(report.read_text())["sources"].items()} == {"street": 2}
+
+
+def test_suite_reports_the_three_sets(data_root, tmp_path, capsys):
+    report, sheets = tmp_path / "suite.json", tmp_path / "sheets"
+    assert main(["eval", "--data", str(data_root), "--size", "64", "--report", str(report),
+                 "--sheet", str(sheets), "-q"]) == 0
+    result = json.loads(report.read_text())
+    tune = D.split_files(data_root / "train", "tune")
+    assert 0 < len(tune) < 6
+    assert {name: r["summary"]["all"]["images"] for name, r in result.items()} == {"val": 3, "val_ood": 3,
+                                                                                   "tune": len(tune)}
+    assert result["val"]["summary"]["faces"]["images"] == 1
+    assert set(result["val_ood"]["sources"]) == {"wallpapers", "campus"}
+    assert all(r["settings"]["model"] for r in result.values())
+    assert sorted(p.name for p in sheets.iterdir()) == ["tune.jpg", "val.jpg", "val_ood.jpg"]
+    out = capsys.readouterr().out
+    assert "val_ood" in out and "wallpapers" in out and "street" not in out  # val: groups only
+
+
+def test_suite_runs_chosen_sets_and_names_a_missing_folder(data_root, tmp_path, capsys):
+    report = tmp_path / "suite.json"
+    assert main(["eval", "--data", str(data_root), "--sets", "val_ood", "--size", "64",
+                 "--report", str(report), "-q"]) == 0
+    assert list(json.loads(report.read_text())) == ["val_ood"]
+    assert main(["eval", "--data", str(data_root / "val"), "--sets", "val_ood", "-q"]) == 2
+    assert str(data_root / "val" / "val_ood") in capsys.readouterr().err
+    with pytest.raises(ValueError, match="nope"):
+        evaluate_suite(None, data_root, ["val", "nope"])
+
+
+@pytest.fixture
+def old_photos(tmp_path):
+    """Real old photos have no ground truth: a gray one, a sepia-tinted RGB scan, a 16-bit gray one."""
+    folder = tmp_path / "old"
+    folder.mkdir()
+    gray = gray_image(64, 64)
+    Image.fromarray(gray).save(folder / "a_gray.png")
+    sepia = np.stack([gray, (gray * 0.85).astype(np.uint8), (gray * 0.65).astype(np.uint8)], axis=2)
+    Image.fromarray(sepia).save(folder / "b_sepia.jpg")
+    Image.fromarray(gray_image(64, 64, np.uint16, seed=2)).save(folder / "c_16bit.png")
+    return folder
+
+
+def test_sheet_shows_input_and_ours(old_photos, tmp_path, capsys):
+    out = tmp_path / "sheet.jpg"
+    assert main(["sheet", str(old_photos), "-o", str(out), "--size", "64", "--limit", "2", "-q"]) == 0
+    w, h = Image.open(out).size
+    assert w == 2 * (SHEET_THUMB + 4)  # two columns of square photos
+    assert h == 26 + 2 * (22 + SHEET_THUMB + 6)  # header and two rows
+    assert "2 photos" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name", ["taken.jpg", "sheet.xyz"])
+def test_a_failed_sheet_write_leaves_no_temporary_file(old_photos, tmp_path, capsys, name):
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    target = out_dir / name
+    if name == "taken.jpg":
+        target.mkdir()  # the rename onto a folder fails after the temporary file is written
+    assert main(["sheet", str(old_photos), "-o", str(target), "--size", "64", "--limit", "1", "-q"]) == 2
+    assert str(target) in capsys.readouterr().err
+    assert [p.name for p in out_dir.iterdir()] == ([name] if target.is_dir() else [])
+
+
+def test_tune_decoding_sweeps_the_tune_split_and_writes_the_choice(data_root, tmp_path, capsys):
+    from vidcolor.decoding import BLENDS, TEMPERATURES
+    from vidcolor.weights import default_model_path, load_colorizer
+
+    out = tmp_path / "tuned.safetensors"
+    assert main(["tune-decoding", "--data", str(data_root), "-o", str(out), "--size", "64", "-q"]) == 0
+    printed = capsys.readouterr().out
+    held = D.tune_sources(["scenes_a", "scenes_b", "utkface_crop_part1"])
+    assert f"tune split: {len(list((data_root / 'train' / next(iter(held))).iterdir()))} scene photos" in printed
+    assert printed.count("\n") >= len(TEMPERATURES) * len(BLENDS)
+    model, info = load_colorizer(out)
+    shipped, shipped_info = load_colorizer(default_model_path())
+    chosen = info["decoding"]
+    assert (model.config.temperature, model.config.blend) == (chosen["temperature"], chosen["blend"])
+    assert f"chosen: temperature {chosen['temperature']}, blend {chosen['blend']}" in printed
+    assert info["preset"] == shipped_info["preset"]  # the training info is kept
+    for a, b in zip(model.state_dict().values(), shipped.state_dict().values()):
+        assert np.array_equal(a.numpy(), b.numpy())
+
+
+def test_decoding_choice_prefers_the_best_psnr_that_reaches_the_colour_target():
+    from vidcolor.decoding import choose
+
+    rows = [{"temperature": 1.0, "blend": 0.0, "gain_db": 1.0, "colourfulness_ratio": 0.5},
+            {"temperature": 0.4, "blend": 0.5, "gain_db": 0.6, "colourfulness_ratio": 0.8},
+            {"temperature": 0.2, "blend": 1.0, "gain_db": 0.2, "colourfulness_ratio": 1.0}]
+    assert choose(rows)["blend"] == 0.5
+    dull = [dict(r, colourfulness_ratio=r["colourfulness_ratio"] * 0.5) for r in rows]
+    assert choose(dull)["blend"] == 1.0  # none reaches it: the least shortfall-penalised

@@ -1,0 +1,54 @@
+"""Choose a model's decoding settings (annealing temperature, classification share) on the tune split.
+
+The network runs once per photo; every setting of the grid then only decodes, joins and scores,
+exactly as ``vidcolor eval`` would. The rule: the largest PSNR gain over gray among the settings
+whose colourfulness reaches the target share of the truth's; when none does, the best of
+gain less 5 dB per unit of colourfulness short of it (as early stopping scores epochs).
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from .color import rgb_to_l
+from .evaluate import collect, evenly, score_output, summarise
+from .train import data as D
+from .train.loop import COLOURFULNESS_TARGET, tune_score
+
+TEMPERATURES = (0.2, 0.3, 0.38, 0.5, 0.7, 1.0)
+BLENDS = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+
+def sweep(colorizer, files: list[Path], temperatures=TEMPERATURES, blends=BLENDS, progress: bool = True) -> list[dict]:
+    """Summaries (as ``vidcolor eval`` makes them) of ``files`` for every (temperature, blend)."""
+    grid = list(itertools.product(temperatures, blends))
+    rows: list[list[dict]] = [[] for _ in grid]
+    for f in tqdm(files, desc="decoding sweep", unit="img", disable=not progress):
+        truth_u8 = D.read_rgb(f)
+        L = rgb_to_l(torch.from_numpy(truth_u8).permute(2, 0, 1).float()[None] / 255)
+        out = colorizer.heads(colorizer.network_input(L.to(colorizer.device)))
+        for i, (t, b) in enumerate(grid):
+            ab = colorizer.decode(out, t, b)[0].float()
+            rows[i].append(score_output(colorizer.join_to_numpy(L[0], ab, np.dtype(np.float32)), truth_u8)[0])
+    return [{"temperature": t, "blend": b, **summarise(r)} for (t, b), r in zip(grid, rows)]
+
+
+def choose(rows: list[dict]) -> dict:
+    """The chosen row (see the module's rule)."""
+    reaching = [r for r in rows if r["colourfulness_ratio"] >= COLOURFULNESS_TARGET]
+    if reaching:
+        return max(reaching, key=lambda r: r["gain_db"])
+    return max(rows, key=lambda r: tune_score({"scenes": r}))
+
+
+def tune_files(train_root: Path, limit: int | None = None) -> list[Path]:
+    """The tune split's scene photos (held-out sources of ``train/``), spread evenly up to ``limit``."""
+    files = [f for f, source in collect([Path(train_root)], "tune") if not D.is_face(source)]
+    if not files:
+        raise ValueError(f"{train_root}: no tune-split scene photos (held-out sources) found")
+    return [files[i] for i in evenly(len(files), limit)]
