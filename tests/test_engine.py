@@ -201,9 +201,21 @@ def test_embed_and_predict_shapes(colorizer):
 
 
 # -- refusals ----------------------------------------------------------------------------------------
-@pytest.mark.parametrize("shape", [(7, 100), (100, 7), (1, 1), (4, 4, 3)])
-def test_tiny_images_are_refused(colorizer, shape):
-    with pytest.raises(ValueError, match="too small"):
+@pytest.mark.parametrize("shape", [(7, 100), (100, 7), (3, 5), (1, 1), (4, 4, 3)])
+def test_tiny_images_get_colour_at_their_own_size(colorizer, shape):
+    """Any image of at least one pixel is valid: the network sees it enlarged, the output keeps its size."""
+    rng = np.random.default_rng(0)
+    image = (rng.random(shape) * 80 + 100).astype(np.uint8)  # mid grays, where colour can show
+    out = colorizer.colorize_image(image)
+    assert out.shape == shape[:2] + (3,) and out.dtype == np.uint8
+    ours = lab(out)
+    assert np.abs(ours[..., 0] - lightness(image)).max() < 1.5  # its own lightness
+    assert np.abs(ours[..., 1:]).mean() > 1  # and colour
+
+
+@pytest.mark.parametrize("shape", [(0, 5), (5, 0)])
+def test_images_without_pixels_are_refused(colorizer, shape):
+    with pytest.raises(ValueError, match="no pixels"):
         colorizer.colorize_image(np.zeros(shape, np.uint8))
 
 

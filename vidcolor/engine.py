@@ -209,8 +209,8 @@ def _check_image(image: np.ndarray) -> np.ndarray:
         image = image[..., 0]
     if not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 3)):
         raise ValueError(f"expected a gray (H, W) or RGB (H, W, 3) image, got shape {image.shape}")
-    if image.shape[0] < 8 or image.shape[1] < 8:
-        raise ValueError(f"image is too small to colourise: {image.shape[1]}x{image.shape[0]} pixels")
+    if image.shape[0] < 1 or image.shape[1] < 1:
+        raise ValueError(f"image has no pixels: {image.shape[1]}x{image.shape[0]}")
     if image.dtype not in (np.uint8, np.uint16, np.float32, np.float64):
         raise ValueError(f"unsupported pixel type {image.dtype} (use uint8, uint16 or float in [0, 1])")
     return image
