@@ -1,6 +1,7 @@
 """Training data, losses, exact resume, continuing from shipped weights, and the eval commands."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -222,3 +223,27 @@ def test_a_spent_time_budget_ends_the_run_after_the_second_epoch(pack, tmp_path)
     cfg.epochs = 30
     last = train(cfg, progress=False)
     assert last["epoch"] == 2 and last["epochs"] == 2
+
+
+def test_a_failed_pack_names_the_file_and_leaves_no_temporary_files(photo_folder, tmp_path):
+    bad = tmp_path / "src"
+    (bad / "scenes_a").mkdir(parents=True)
+    for f in D.list_images(photo_folder / "scenes_a")[:3]:
+        (bad / "scenes_a" / f.name).write_bytes(f.read_bytes())
+    (bad / "scenes_a" / "broken.jpg").write_bytes(b"not a jpeg")
+    with pytest.raises(ValueError, match="broken.jpg"):
+        D.write_pack(D.list_images(bad), bad, tmp_path / "pack")
+    assert list((tmp_path / "pack").iterdir()) == []
+
+
+def test_a_failed_checkpoint_save_leaves_no_temporary_file(tmp_path, monkeypatch):
+    from vidcolor.train import loop
+
+    def failing_save(obj, path):
+        Path(path).write_bytes(b"partial")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(loop.torch, "save", failing_save)
+    with pytest.raises(OSError, match="disk full"):
+        loop._atomic_torch_save({}, tmp_path / "last.pt")
+    assert list(tmp_path.iterdir()) == []

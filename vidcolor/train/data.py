@@ -127,20 +127,27 @@ def write_pack(files: list[Path], root: Path, out: Path, side: int = 192, qualit
         return buf.tobytes(), src, Path(f).relative_to(root).as_posix()
 
     offsets, sources, names = [], [], []
-    tmp = out / "images.bin.tmp"
-    with open(tmp, "wb") as fh, ThreadPoolExecutor(4) as pool:
-        pos = 0
-        for data, src, name in pool.map(encode, chosen):
-            fh.write(data)
-            offsets.append((pos, len(data)))
-            sources.append(src)
-            names.append(name)
-            pos += len(data)
-            if progress:
-                progress(1)
-    tmp.replace(out / "images.bin")
-    index = {"side": side, "codec": codec, "quality": quality, "offsets": offsets, "sources": sources, "names": names}
-    (out / "index.json").write_text(json.dumps(index))
+    tmp, tmp_index = out / "images.bin.tmp", out / "index.json.tmp"
+    try:
+        with open(tmp, "wb") as fh, ThreadPoolExecutor(4) as pool:
+            pos = 0
+            for data, src, name in pool.map(encode, chosen):
+                fh.write(data)
+                offsets.append((pos, len(data)))
+                sources.append(src)
+                names.append(name)
+                pos += len(data)
+                if progress:
+                    progress(1)
+        index = {"side": side, "codec": codec, "quality": quality, "offsets": offsets, "sources": sources,
+                 "names": names}
+        tmp_index.write_text(json.dumps(index))
+        # The index last: a pack whose index is there is complete.
+        tmp.replace(out / "images.bin")
+        tmp_index.replace(out / "index.json")
+    finally:
+        tmp.unlink(missing_ok=True)
+        tmp_index.unlink(missing_ok=True)
     return index
 
 

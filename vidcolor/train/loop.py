@@ -186,8 +186,11 @@ def _lr(step: int, total: int, base: float, warmup: int, schedule: str) -> float
 
 def _atomic_torch_save(obj, path: Path) -> None:
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None) -> dict:
