@@ -68,3 +68,14 @@ def test_inputs_that_would_share_an_output_name_are_refused_before_any_work(clip
 def test_several_inputs_need_a_folder(clips, tmp_path, capsys):
     assert main(["video", *map(str, clips), "-o", str(tmp_path / "x.mp4"), *FAST]) == 2
     assert "output folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("option, value, words", [("--batch", "-1", "batch"), ("--batch", "0", "batch"),
+                                                  ("--smoothing", "1.5", "smoothing"), ("--crf", "99", "CRF"),
+                                                  ("--blend", "2", "blend"), ("--temperature", "0", "temperature"),
+                                                  ("--size", "8", "render size")])
+def test_values_out_of_range_are_refused_before_anything_is_written(clips, tmp_path, capsys, option, value, words):
+    dst = tmp_path / "never.mp4"
+    assert main(["video", str(clips[0]), "-o", str(dst), *FAST, option, value]) == 2
+    assert words in capsys.readouterr().err
+    assert not dst.exists() and list(tmp_path.glob("*.mp4")) == []

@@ -243,7 +243,8 @@ def test_cuda_without_a_gpu_is_a_clear_error(colorizer, no_cuda):
 
 
 @pytest.mark.parametrize("values", [{"size": MIN_SIZE - 1}, {"size": MAX_SIZE + 1}, {"intensity": -0.1},
-                                    {"intensity": 3.5}])
+                                    {"intensity": 3.5}, {"temperature": 0}, {"temperature": -1},
+                                    {"blend": -0.1}, {"blend": 1.5}])
 def test_render_settings_are_checked(values):
     with pytest.raises(ValueError):
         RenderSettings(**values).validate()

@@ -50,7 +50,7 @@ def cmd_video(args) -> int:
     from .video import VideoOptions, colorize_video, stage_summary
 
     options = VideoOptions(strength=args.smoothing, codec=args.codec, crf=args.crf, preset=args.preset,
-                           pix_fmt=args.pix_fmt, batch_size=args.batch)
+                           pix_fmt=args.pix_fmt, batch_size=args.batch).validate()
     colorizer = _colorizer(args)
     failures = 0
     jobs = _video_jobs(args.inputs, args.output)

@@ -83,6 +83,10 @@ class RenderSettings:
             raise ValueError(f"render size must be between {MIN_SIZE} and {MAX_SIZE}, got {self.size}")
         if not 0 <= self.intensity <= 3:
             raise ValueError(f"colour intensity must be between 0 and 3, got {self.intensity}")
+        if self.temperature is not None and not 0.01 <= self.temperature <= 10:
+            raise ValueError(f"temperature must be between 0.01 and 10, got {self.temperature}")
+        if self.blend is not None and not 0 <= self.blend <= 1:
+            raise ValueError(f"blend must be between 0 and 1, got {self.blend}")
         return self
 
 

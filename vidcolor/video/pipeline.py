@@ -177,7 +177,7 @@ def colorize_video(colorizer: Colorizer, src: str | Path, dst: str | Path, optio
                    cancel: threading.Event | None = None, overwrite: bool = True) -> VideoReport:
     """Colourise ``src`` into ``dst``; raises :class:`Cancelled` (output removed) if ``cancel`` is set."""
     src, dst = Path(src), Path(dst)
-    options = options or VideoOptions()
+    options = (options or VideoOptions()).validate()
     _check_paths(src, dst, overwrite)
     output_codec(dst, options)
     info = probe(src)

@@ -31,6 +31,8 @@ DEFAULT_CODECS = {".mp4": "libx264", ".m4v": "libx264", ".mov": "libx264", ".mkv
                   ".avi": "mpeg4", ".webm": "libvpx-vp9"}
 CRF_CODECS = {"libx264", "libx265", "libvpx-vp9", "libsvtav1", "libaom-av1"}
 PRESET_CODECS = {"libx264", "libx265"}
+MAX_CRF = 63  # the largest any of CRF_CODECS takes (libaom-av1, libvpx-vp9)
+MAX_BATCH = 256
 
 
 @dataclass
@@ -41,6 +43,17 @@ class VideoOptions:
     preset: str = "medium"
     pix_fmt: str = "yuv420p"
     batch_size: int | None = None  # frames per forward pass; default 16 on GPU, 4 on CPU
+
+    def validate(self) -> "VideoOptions":
+        """Refuse values out of range before anything is opened or written."""
+        if not 0 <= self.strength <= 1:
+            raise ValueError(f"temporal smoothing must be between 0 and 1, got {self.strength}")
+        if not 0 <= self.crf <= MAX_CRF:
+            raise ValueError(f"quality (CRF) must be between 0 and {MAX_CRF}, got {self.crf}")
+        # Each frame of a batch is held in memory at full resolution: a bound keeps memory flat.
+        if self.batch_size is not None and not 1 <= self.batch_size <= MAX_BATCH:
+            raise ValueError(f"batch must be between 1 and {MAX_BATCH} frames, got {self.batch_size}")
+        return self
 
 
 def output_codec(dst: Path, options: VideoOptions) -> str:
