@@ -319,3 +319,12 @@ def test_a_model_without_hint_channels_refuses_hints(hybrid):
 def test_unknown_fuse_stride_is_refused():
     with pytest.raises(ValueError, match="strides \\[12\\]"):
         FusionColorizer(fuse_strides=(8, 12))
+
+
+def test_embedding_may_be_a_function_of_the_backbones_own(fused):
+    L = random_l(2, 64, 96)
+    with torch.no_grad():
+        own = fused.embed(L)
+        assert torch.equal(fused(L, embedding=lambda e: e)["ab"], fused(L)["ab"])
+        assert torch.equal(fused(L, embedding=lambda e: torch.zeros_like(e))["ab"],
+                           fused(L, embedding=torch.zeros_like(own))["ab"])

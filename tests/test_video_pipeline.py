@@ -635,3 +635,16 @@ def test_pipeline_queues_are_bounded_and_memory_stays_flat(tmp_path, colorizer, 
 def test_colorizer_method_is_the_same_pipeline(plain_clip, tmp_path, colorizer):
     report = colorizer.colorize_video(plain_clip, tmp_path / "m.mp4")
     assert report.frames == 16 and (tmp_path / "m.mp4").is_file()
+
+
+def test_each_frame_gets_one_backbone_pass(colorizer, monkeypatch):
+    """The shot's embedding comes from the pass the frames get anyway, not from a second look."""
+    backbone = colorizer.model.backbone
+    seen = []
+    forward = backbone.forward_features
+    monkeypatch.setattr(backbone, "forward_features", lambda x: seen.append(x.shape[0]) or forward(x))
+    frames = [scene(i, 128, 96, seed=3) for i in range(6)] + [scene(i, 128, 96, seed=8) for i in range(6)]
+    smooth = FrameColorizer(colorizer, strength=0.8)
+    for k in range(0, len(frames), 4):
+        smooth(frames[k:k + 4])
+    assert smooth.cut_count == 2 and sum(seen) == len(frames)

@@ -159,7 +159,7 @@ def cmd_tune_decoding(args) -> int:
     from .weights import default_model_path, rewrite_settings
 
     colorizer = _colorizer(args)
-    files = tune_files(args.data / "train", args.limit)
+    files = tune_files(args.data, args.limit)
     rows = sweep(colorizer, files, progress=not args.quiet)
     print(f"tune split: {len(files)} scene photos from held-out sources of {args.data / 'train'}")
     print(f"{'temperature':>11} {'blend':>6} {'gain dB':>8} {'colour/truth':>12}")

@@ -16,7 +16,7 @@ import torch
 from tqdm import tqdm
 
 from .color import rgb_to_l
-from .evaluate import collect, evenly, score_output, summarise
+from .evaluate import SUITE, collect, evenly, score_output, summarise
 from .train import data as D
 from .train.loop import COLOURFULNESS_TARGET, tune_score
 
@@ -46,9 +46,11 @@ def choose(rows: list[dict]) -> dict:
     return max(rows, key=lambda r: tune_score({"scenes": r}))
 
 
-def tune_files(train_root: Path, limit: int | None = None) -> list[Path]:
-    """The tune split's scene photos (held-out sources of ``train/``), spread evenly up to ``limit``."""
-    files = [f for f, source in collect([Path(train_root)], "tune") if not D.is_face(source)]
+def tune_files(data_root: Path, limit: int | None = None) -> list[Path]:
+    """The tune set's scene photos (held-out sources of ``train/``), spread evenly up to ``limit``."""
+    spec = SUITE["tune"]
+    folder = Path(data_root) / spec.folder
+    files = [f for f, source in collect([folder], spec.split) if not D.is_face(source)]
     if not files:
-        raise ValueError(f"{train_root}: no tune-split scene photos (held-out sources) found")
+        raise ValueError(f"{folder}: no tune-split scene photos (held-out sources) found")
     return [files[i] for i in evenly(len(files), limit)]

@@ -118,16 +118,19 @@ class Colorizer:
             return self.model.embed(L_net.to(self.device)).float()
 
     @torch.inference_mode()
-    def predict_ab(self, L_net: torch.Tensor, embedding: torch.Tensor | None = None) -> torch.Tensor:
-        """a*b* ``(B, 2, h/2, w/2)`` for network-size L* ``(B, 1, h, w)``, intensity applied."""
+    def predict_ab(self, L_net: torch.Tensor, embedding=None) -> torch.Tensor:
+        """a*b* ``(B, 2, h/2, w/2)`` for network-size L* ``(B, 1, h, w)``, intensity applied;
+        ``embedding`` as :meth:`FusionColorizer.forward_features` takes it."""
         return self.decode(self.heads(L_net, embedding))
 
     @torch.inference_mode()
-    def heads(self, L_net: torch.Tensor, embedding: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+    def heads(self, L_net: torch.Tensor, embedding=None) -> dict[str, torch.Tensor]:
         """The network's raw outputs for network-size L* (see :meth:`FusionColorizer.forward_head`)."""
         L_net = L_net.to(self.device).contiguous(memory_format=torch.channels_last)
+        if isinstance(embedding, torch.Tensor):
+            embedding = embedding.to(self.device)
         with self._autocast():
-            return self.model(L_net, None if embedding is None else embedding.to(self.device))
+            return self.model(L_net, embedding)
 
     def decode(self, out: dict[str, torch.Tensor], temperature: float | None = None,
                blend: float | None = None) -> torch.Tensor:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 
 import timm
 import torch
@@ -189,17 +190,19 @@ class FusionColorizer(nn.Module):
         """Global scene embedding ``(B, E)`` of the gray image."""
         return self.look(L)[0]
 
-    def forward_features(self, L: torch.Tensor, embedding: torch.Tensor | None = None,
+    def forward_features(self, L: torch.Tensor, embedding: torch.Tensor | Callable | None = None,
                          hints: torch.Tensor | None = None) -> torch.Tensor:
         """Fused decoder features at H/4 ``(B, 64, H/4, W/4)``.
 
-        ``embedding`` replaces the backbone's own (video keeps one per shot); ``hints``
-        ``(B, 3, H, W)``: hinted a*b* in a*b* units and a 0/1 mask of where hints are."""
+        ``embedding`` replaces the backbone's own: a tensor ``(B, E)``, or a function of the
+        backbone's own that returns it (video keeps one per shot, from the same backbone pass);
+        ``hints`` ``(B, 3, H, W)``: hinted a*b* in a*b* units and a 0/1 mask of where hints are."""
         if L.shape[-1] % 8 or L.shape[-2] % 8:
             raise ValueError(f"L* height and width must be multiples of 8, got {tuple(L.shape[-2:])}")
-        if embedding is None or self.fuse_index:
+        maps: list[torch.Tensor] = []
+        if embedding is None or callable(embedding) or self.fuse_index:
             own, maps = self.look(L)
-            embedding = own if embedding is None else embedding
+            embedding = own if embedding is None else embedding(own) if callable(embedding) else embedding
         x = L * (2 / L_MAX) - 1
         if self.config.hints:
             if hints is None:
@@ -210,7 +213,7 @@ class FusionColorizer(nn.Module):
         x = self.encoder(x)
         size = x.shape[-2:]
         fused = [x, embedding.to(x.dtype)[:, :, None, None].expand(-1, -1, *size)]
-        for proj, m in zip(self.fuse_proj, maps if self.fuse_index else []):
+        for proj, m in zip(self.fuse_proj, maps):
             m = proj(m.to(x.dtype))
             fused.append(m if m.shape[-2:] == size else
                          F.interpolate(m, size=size, mode="bilinear", align_corners=False))
@@ -225,7 +228,7 @@ class FusionColorizer(nn.Module):
             out["ab"] = torch.tanh(self.regression(self.decoder_high(feats)))
         return out
 
-    def forward(self, L: torch.Tensor, embedding: torch.Tensor | None = None,
+    def forward(self, L: torch.Tensor, embedding: torch.Tensor | Callable | None = None,
                 hints: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         return self.forward_head(self.forward_features(L, embedding, hints))
 

@@ -75,7 +75,7 @@ def sample_weights(sources: list[str], balance: float) -> torch.Tensor:
     """Per-image sampling weights: each source is drawn in proportion to its size to the power
     ``balance`` (1: as the photos occur; 0.5: a source of 1,800 face crops counts 3x one of 200,
     not 9x; 0: every source alike)."""
-    names, inverse, counts = np.unique(np.asarray(sources, dtype=object).astype(str), return_inverse=True,
+    _, inverse, counts = np.unique(np.asarray(sources, dtype=object).astype(str), return_inverse=True,
                                        return_counts=True)
     share = counts.astype(np.float64) ** balance
     w = share[inverse] / counts[inverse]

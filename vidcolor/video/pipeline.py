@@ -84,14 +84,14 @@ class FrameColorizer:
         L_small = F.avg_pool2d(L_net, 2).cpu().numpy()[:, 0]
         cuts = [self.cuts(L) for L in L_small]
         self.cut_count += sum(cuts)
-        embedding = None
-        if self.strength > 0:
-            fresh_idx = [i for i, cut in enumerate(cuts) if cut or i == 0]
-            fresh = dict(zip(fresh_idx, c.embed(L_net[fresh_idx])))
-            shared = []
-            for i, cut in enumerate(cuts):
-                shared.append(self.shot(fresh[i], cut) if i in fresh else self.shot.value)
-            embedding = torch.stack(shared)
+
+        def per_shot(own: torch.Tensor) -> torch.Tensor:
+            # The shot's embedding takes one look per batch and one at each cut, from the
+            # backbone pass the frames get anyway.
+            return torch.stack([self.shot(e.float(), cut) if cut or i == 0 else self.shot.value
+                                for i, (e, cut) in enumerate(zip(own, cuts))])
+
+        embedding = per_shot if self.strength > 0 else None
         ab = torch.rot90(c.predict_ab(L_net, embedding), -self.turns, dims=(-2, -1)).float().cpu().numpy()
         L_small = np.rot90(L_small, -self.turns, axes=(-2, -1))
         smoothed = [self.smoother(np.ascontiguousarray(L), np.ascontiguousarray(a.transpose(1, 2, 0)), cut)
