@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import errno
 
+from vidcolor.errors import PhotoError, VideoError, WeightsError
+
 from .workers import ModelUnavailable
 
 
@@ -11,7 +13,7 @@ def describe(error: BaseException, doing: str) -> tuple[str, str]:
     """(title, message) for a failure while ``doing`` (e.g. "open the file")."""
     name = type(error).__name__
     text = str(error).strip() or name
-    if isinstance(error, ModelUnavailable) or name == "WeightsError":
+    if isinstance(error, (ModelUnavailable, WeightsError)):
         return ("Model not available",
                 f"The colourisation model could not be loaded, so nothing can be colourised.\n\n{text}\n\n"
                 "Reinstall vidcolor, or check that its weight file is present and readable.")
@@ -23,9 +25,9 @@ def describe(error: BaseException, doing: str) -> tuple[str, str]:
         return "Out of memory", f"Could not {doing}: not enough memory. Try a smaller render size."
     if isinstance(error, PermissionError):
         return "Permission denied", f"Could not {doing}: permission denied.\n\n{text}"
-    if name == "PhotoError":
+    if isinstance(error, PhotoError):
         return "Cannot use this image", text
-    if name == "VideoError":
+    if isinstance(error, VideoError):
         return "Cannot use this video", text
     if isinstance(error, (OSError, ValueError)):
         return "Something went wrong", f"Could not {doing}.\n\n{text}"

@@ -15,6 +15,8 @@ import numpy as np
 from PySide6.QtGui import QImage
 
 from vidcolor.media import PHOTO_SUFFIXES, VIDEO_SUFFIXES
+from vidcolor.settings import RenderSettings
+from vidcolor.video.options import VideoOptions
 
 from .images import Pyramid, to_qimage
 from .workers import JobContext
@@ -56,11 +58,11 @@ def _device_arg(device: str) -> str:
     return "auto" if device == "cuda" and not torch.cuda.is_available() else device
 
 
-def load_model(ctx: JobContext, device: str, settings: dict, path: Path | None = None) -> ModelInfo:
+def load_model(ctx: JobContext, device: str, settings: RenderSettings, path: Path | None = None) -> ModelInfo:
     from vidcolor.engine import Colorizer
 
     try:
-        colorizer = Colorizer.from_pretrained(path, device=_device_arg(device), **settings)
+        colorizer = Colorizer.from_pretrained(path, device=_device_arg(device), settings=settings)
     except Exception as e:
         ctx.set_colorizer(None, str(e))
         raise
@@ -87,11 +89,10 @@ def copy_model(ctx: JobContext):
     return copy.deepcopy(c.model), str(c.device)
 
 
-def _configured(ctx: JobContext, settings: dict):
-    from vidcolor.engine import RenderSettings
-
+def _configured(ctx: JobContext, settings: RenderSettings):
+    """The context's colorizer, with ``settings``."""
     c = ctx.colorizer
-    c.settings = RenderSettings(**settings).validate()
+    c.settings = settings.validate()
     return c
 
 
@@ -134,14 +135,14 @@ def _open_video(path: Path) -> OpenedVideo:
     return OpenedVideo(path, probe(path))
 
 
-def colorize_photo(ctx: JobContext, photo, settings: dict) -> tuple[np.ndarray, Pyramid]:
+def colorize_photo(ctx: JobContext, photo, settings: RenderSettings) -> tuple[np.ndarray, Pyramid]:
     from vidcolor.photo import colorize_photo as colorize
 
     rgb = colorize(_configured(ctx, settings), photo, ctx.cancel)  # a newer request stops a large photo
     return rgb, Pyramid(to_qimage(rgb, photo.alpha))
 
 
-def save_photo(ctx: JobContext, dst: Path, photo, rgb: np.ndarray | None, settings: dict) -> Path:
+def save_photo(ctx: JobContext, dst: Path, photo, rgb: np.ndarray | None, settings: RenderSettings) -> Path:
     from vidcolor.photo import colorize_photo as colorize, write_photo
 
     if rgb is None:  # the shown result is older than the settings: make the current one
@@ -152,17 +153,19 @@ def save_photo(ctx: JobContext, dst: Path, photo, rgb: np.ndarray | None, settin
 
 # -- video ---------------------------------------------------------------------------------------------
 def video_frame(ctx: JobContext, path: Path, seconds: float, max_side: int | None,
-                settings: dict) -> tuple[float, QImage, QImage]:
-    """The frame at ``seconds``; the original is sent ahead so scrubbing shows motion at once."""
-    rgb = ctx.frame_reader(path).read(seconds, max_side)
+                settings: RenderSettings) -> tuple[float, QImage, QImage]:
+    """The frame shown at ``seconds``: its own time, and the original and colourised pictures. The
+    original is sent ahead so scrubbing shows motion at once."""
+    own, rgb = ctx.frame_reader(path).read_at(seconds, max_side)
     before = to_qimage(rgb)
-    ctx.partial((seconds, before))
+    ctx.partial((own, before))
     if ctx.cancelled():
-        return seconds, before, None
-    return seconds, before, to_qimage(_configured(ctx, settings).colorize_image(rgb))
+        return own, before, None
+    return own, before, to_qimage(_configured(ctx, settings).colorize_image(rgb))
 
 
-def save_frame(ctx: JobContext, path: Path, seconds: float, dst: Path, settings: dict) -> Path:
+def save_frame(ctx: JobContext, path: Path, seconds: float, dst: Path, settings: RenderSettings) -> Path:
+    """Save the frame shown at ``seconds`` (give a frame's own time to save exactly that frame)."""
     from vidcolor.photo import write_photo
 
     rgb = ctx.frame_reader(path).read(seconds)
@@ -178,7 +181,7 @@ class PreviewFrame:
 
 
 def preview(ctx: JobContext, path: Path, start: float, seconds: float, strength: float,
-            max_side: int, settings: dict) -> int:
+            max_side: int, settings: RenderSettings) -> int:
     """Colourise a short range and send each frame no sooner than its own time would play it."""
     from vidcolor.video import preview_frames
 
@@ -200,12 +203,13 @@ def preview(ctx: JobContext, path: Path, start: float, seconds: float, strength:
     return n
 
 
-def render_video(ctx: JobContext, src: Path, dst: Path, model, device: str, settings: dict, options: dict):
+def render_video(ctx: JobContext, src: Path, dst: Path, model, device: str, settings: RenderSettings,
+                 options: VideoOptions):
     """The full render, on its own thread with its own Colorizer around a copy of the model."""
-    from vidcolor.engine import Colorizer, RenderSettings
-    from vidcolor.video import VideoOptions, colorize_video
+    from vidcolor.engine import Colorizer
+    from vidcolor.video import colorize_video
 
-    colorizer = Colorizer(model, device, settings=RenderSettings(**settings))
+    colorizer = Colorizer(model, device, settings=settings)
     last = [0.0]
 
     def progress(info) -> None:
@@ -214,4 +218,4 @@ def render_video(ctx: JobContext, src: Path, dst: Path, model, device: str, sett
             last[0] = now
             ctx.partial(info)
 
-    return colorize_video(colorizer, src, dst, VideoOptions(**options), progress=progress, cancel=ctx.cancel)
+    return colorize_video(colorizer, src, dst, options, progress=progress, cancel=ctx.cancel)

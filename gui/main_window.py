@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from functools import partial
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QFrame, QLabel, QMainWindow, QMessageBox, QProgressBar,
                                QScrollArea, QStyle, QToolBar, QVBoxLayout, QWidget)
 
+from vidcolor.errors import WeightsError
 from vidcolor.media import PHOTO_SUFFIXES, PHOTO_WRITE_FORMATS, VIDEO_SUFFIXES
 
 from . import jobs
@@ -52,7 +54,12 @@ class PhotoDoc:
         self.after = None
 
 
+log = logging.getLogger("vidcolor.gui")
+
+
 class MainWindow(QMainWindow):
+    shutdown_ms = 30_000  # closing waits this long for the render and the colourisation worker to stop
+
     def __init__(self, colorizer=None, store: QSettings | None = None, model_path: Path | None = None):
         """``colorizer``: use this one instead of loading the shipped model (tests, embedding)."""
         super().__init__()
@@ -516,7 +523,7 @@ class MainWindow(QMainWindow):
     def show_error(self, error, doing: str = "do that") -> None:
         if self._closing:
             return
-        if isinstance(error, ModelUnavailable) or type(error).__name__ == "WeightsError":
+        if isinstance(error, (ModelUnavailable, WeightsError)):
             # Said once; repeating it for every frame scrubbed would make the app unusable.
             if self._model_error_reported:
                 self.statusBar().showMessage("No colourisation model: showing the original only", 5000)
@@ -550,6 +557,17 @@ class MainWindow(QMainWindow):
         self._closing = True
         self._save_state()
         self.video_panel.unload()
-        self.render_bar.cancel_and_wait()
-        self.engine.shutdown()
+        waits = (("The video render", self.render_bar.cancel_and_wait(self.shutdown_ms)),
+                 ("Colourisation", self.engine.shutdown(self.shutdown_ms)))
+        stuck = [what for what, ended in waits if not ended]
+        if stuck:
+            # Destroying a running thread would crash the app or cut a file short: stay open instead.
+            log.error("%s did not stop within %.0f s; the window stays open", " and ".join(stuck),
+                      self.shutdown_ms / 1000)
+            self._closing = False
+            QMessageBox.warning(self, "Still stopping",
+                                f"{' and '.join(stuck)} did not stop within {self.shutdown_ms / 1000:g} s, so vidcolor "
+                                "stays open rather than cut its work off. Close the window again to wait longer.")
+            event.ignore()
+            return
         super().closeEvent(event)

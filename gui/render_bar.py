@@ -10,6 +10,10 @@ from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QToolButton
 
+from vidcolor.errors import Cancelled
+from vidcolor.settings import RenderSettings
+from vidcolor.video.options import VideoOptions
+
 from . import jobs
 from .video_panel import format_time
 from .workers import TaskThread
@@ -70,7 +74,7 @@ class RenderBar(QFrame):
     def output(self) -> Path | None:
         return self._output
 
-    def start(self, src: Path, dst: Path, model, device: str, settings: dict, options: dict) -> None:
+    def start(self, src: Path, dst: Path, model, device: str, settings: RenderSettings, options: VideoOptions) -> None:
         if self._thread is not None:
             raise RuntimeError("a render is already running")
         self._output = Path(dst)
@@ -153,7 +157,7 @@ class RenderBar(QFrame):
         if self._thread is None:
             return
         self._release(self._thread)
-        cancelled = type(error).__name__ == "Cancelled"
+        cancelled = isinstance(error, Cancelled)
         self.title.setText("Render cancelled; no file was written." if cancelled else "Render failed.")
         self.progress.setRange(0, 1)
         self.progress.setValue(0)

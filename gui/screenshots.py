@@ -1,6 +1,6 @@
 """Regenerate the README screenshots from the real window (works headless).
 
-    QT_QPA_PLATFORM=offscreen python -m gui.screenshots PHOTO VIDEO [--out docs]
+    QT_QPA_PLATFORM=offscreen python -m vidcolor_gui.screenshots PHOTO VIDEO [--out docs]
 
 PHOTO: a black-and-white photo; VIDEO: a black-and-white clip. The video shot is taken while a
 render is in progress; that render goes to a temporary folder and is cancelled afterwards.

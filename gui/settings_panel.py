@@ -8,9 +8,10 @@ from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSlider,
                                QSpinBox, QVBoxLayout, QWidget)
 
-# The engine's limits and default render size (vidcolor.engine's MIN_SIZE, MAX_SIZE, DEFAULT_SIZE;
-# not imported, since that would load torch before the window shows). Steps of 32 keep the slider usable.
-MIN_SIZE, MAX_SIZE, DEFAULT_SIZE, SIZE_STEP = 64, 1024, 224, 32
+from vidcolor.settings import DEFAULT_SIZE, MAX_SIZE, MIN_SIZE, RenderSettings
+from vidcolor.video.options import DEFAULT_SMOOTHING, VideoOptions
+
+SIZE_STEP = 32  # keeps the slider usable
 DEVICES = (("auto", "Automatic"), ("cpu", "CPU"), ("cuda", "GPU (CUDA)"))
 CODECS = (("libx264", "H.264"), ("libx265", "H.265 / HEVC"), ("mpeg4", "MPEG-4 Part 2"), ("ffv1", "FFV1 (lossless)"))
 DEBOUNCE_MS = 250  # long enough to skip the intermediate values of a slider drag
@@ -20,7 +21,7 @@ DEBOUNCE_MS = 250  # long enough to skip the intermediate values of a slider dra
 class AppSettings:
     size: int = DEFAULT_SIZE
     intensity: float = 1.0
-    strength: float = 0.8
+    strength: float = DEFAULT_SMOOTHING
     device: str = "auto"
     codec: str = "libx264"
     crf: int = 18
@@ -29,11 +30,11 @@ class AppSettings:
         """What a still frame's colours depend on (smoothing and encoding do not change them)."""
         return self.size, round(self.intensity, 3), self.device
 
-    def render_settings(self) -> dict:
-        return {"size": self.size, "intensity": self.intensity}
+    def render_settings(self) -> RenderSettings:
+        return RenderSettings(size=self.size, intensity=self.intensity)
 
-    def video_options(self) -> dict:
-        return {"strength": self.strength, "codec": self.codec, "crf": self.crf}
+    def video_options(self) -> VideoOptions:
+        return VideoOptions(strength=self.strength, codec=self.codec, crf=self.crf)
 
     def lossless(self) -> bool:
         return self.codec == "ffv1"

@@ -7,6 +7,8 @@ from functools import partial
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QStyle, QToolButton, QWidget
 
+from vidcolor.errors import Cancelled
+
 from . import jobs
 from .compare_view import CompareView
 from .workers import Engine
@@ -40,6 +42,7 @@ class VideoPanel(QWidget):
         self._fps = 25.0
         self._previewing = False
         self._shown_key = None  # (frame index, render key) of the pair on screen
+        self._shown_at: tuple[int, float] | None = None  # (frame index, its own time) of the picture on screen
         self.preview_shown = 0  # frames shown by the last preview
 
         style = self.style()
@@ -96,12 +99,18 @@ class VideoPanel(QWidget):
         return self.timeline.value()
 
     def position_seconds(self) -> float:
-        return self.timeline.value() / self._fps
+        """The playhead's time: the shown frame's own time once it is on screen (saving then saves
+        exactly that frame), else the middle of the frame's interval."""
+        frame = self.timeline.value()
+        if self._shown_at is not None and self._shown_at[0] == frame:
+            return self._shown_at[1]
+        return self._seconds_of(frame)
 
     def load(self, opened: jobs.OpenedVideo) -> None:
         self.stop_preview()
         info = opened.info
         self._video = opened
+        self._shown_at = None
         self._fps = float(info.fps) if info.fps else 25.0
         frames = int(info.frame_count) or round(float(info.duration) * self._fps)
         self._frames = max(1, frames)
@@ -167,9 +176,11 @@ class VideoPanel(QWidget):
     def _frame_ready(self, video, key, result) -> None:
         if video is not self._video:
             return
-        _, before, after = result
+        own, before, after = result
         self._shown_key = key
+        self._shown_at = (key[0], own)
         self._view.set_images(before, after)
+        self._update_time_label()
 
     def _frame_failed(self, video, error) -> None:
         if video is self._video:
@@ -178,7 +189,10 @@ class VideoPanel(QWidget):
 
     def _update_time_label(self) -> None:
         duration = float(self._video.info.duration) if self._video else 0.0
-        self.time_label.setText(f"{format_time(self.position_seconds())} / {format_time(duration, precise=False)}")
+        frame = self.timeline.value()
+        # A frame's start: its own time once shown, its nominal one while it is on the way.
+        at = self._shown_at[1] if self._shown_at is not None and self._shown_at[0] == frame else frame / self._fps
+        self.time_label.setText(f"{format_time(at)} / {format_time(duration, precise=False)}")
 
     # -- preview -------------------------------------------------------------------------------------
     def is_previewing(self) -> bool:
@@ -229,6 +243,7 @@ class VideoPanel(QWidget):
         self.timeline.blockSignals(True)  # the playhead follows the preview without asking for frames
         self.timeline.setValue(min(self._frames - 1, round(frame.seconds * self._fps)))
         self.timeline.blockSignals(False)
+        self._shown_at = (self.timeline.value(), frame.seconds)
         self._update_time_label()
 
     def _preview_ended(self, video) -> None:
@@ -241,7 +256,7 @@ class VideoPanel(QWidget):
         if video is self._video:
             self._set_preview_state(False)
             self._view.set_pending("")
-            if type(error).__name__ != "Cancelled":
+            if not isinstance(error, Cancelled):
                 self.errorOccurred.emit(error, "play the preview")
 
     def _set_preview_state(self, running: bool) -> None:

@@ -23,6 +23,8 @@ from typing import Any, Callable
 import shiboken6
 from PySide6.QtCore import QObject, QThread, Signal
 
+from vidcolor.errors import Cancelled, VidcolorError
+
 log = logging.getLogger("vidcolor.gui")
 
 _threads: "weakref.WeakSet[QThread]" = weakref.WeakSet()
@@ -104,8 +106,7 @@ def _run_job(thread, job: Job) -> None:
 
 def _expected(e: BaseException) -> bool:
     # User-facing errors (bad file, cancelled, disk full) carry their own message; others are bugs.
-    return isinstance(e, (ValueError, OSError, ModelUnavailable, MemoryError)) or type(e).__name__ in (
-        "Cancelled", "WeightsError", "PhotoError", "VideoError")
+    return isinstance(e, (VidcolorError, ValueError, OSError, ModelUnavailable, MemoryError))
 
 
 class EngineThread(QThread):
@@ -234,7 +235,7 @@ class Engine(QObject):
         self._update_busy()
         if on_error is not None:
             on_error(error)
-        elif known and type(error).__name__ != "Cancelled":
+        elif known and not isinstance(error, Cancelled):
             log.error("unhandled job error: %s", error)
 
     def _on_partial(self, job_id: int, value: Any) -> None:

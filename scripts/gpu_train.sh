@@ -1,18 +1,24 @@
 #!/usr/bin/env bash
-# One prepared GPU training call (device machine): four runs side by side on one packed data set,
-# each for the same wall-clock budget, so that they compare fairly:
+# Training on a machine with an NVIDIA GPU: four runs side by side on one packed data set, each
+# for the same wall-clock budget, so that they compare fairly:
 #   A  ours (the vidcolor preset: backbone maps fused at strides 8/16/32, hints, aged inputs)
 #   B  ours with global fusion only (the paper's fusion), to measure the fused maps
 #   C  ours without the hint channels, to check that hints cost the automatic result nothing
 #   D  the paper's preset
-# Each run's latest weights and the logs are copied to $OUT every 20 s, so a run cut short still
-# returns its latest epoch. What comes back: {A,B,C,D}.safetensors (the last epoch: with four
-# models, a best-on-tune copy of each would pass the 64 MiB that comes back; log.jsonl says
-# whether an earlier epoch scored better) and logs.tar.gz. Each run fits its schedule to MIN
-# minutes, refitted every epoch, since the runs slow each other down as they start and end.
-#   usage (repo root): MIN=6 scripts/gpu_train.sh   (needs the pack from
-#   `vidcolor pack ../shared/data/train packs/p176w --side 176 --codec webp --quality 75 --keep-faces 0.5`,
-#   carried: run(command="MIN=6 scripts/gpu_train.sh", carry=["packs/p176w"]))
+# Each run fits its schedule to MIN minutes (default 6), refitted every epoch, since the runs slow
+# each other down as they start and end. Every 20 s each run's latest weights and the logs are
+# copied to the folder $OUT (default /tmp/gpu_out), so a run stopped early still leaves its latest
+# epoch: {A,B,C,D}.safetensors (the last epoch; log.jsonl says whether an earlier one scored
+# better on the tune split) and logs.tar.gz. RUNS picks runs ("A C"); BATCH, CROP and PACK too.
+#
+# On the GPU machine you need:
+#   - this repository (a checkout or a copy of it), and the packed data set, made beforehand with
+#       vidcolor pack ../shared/data/train packs/p176w --side 176 --codec webp --quality 75 --keep-faces 0.5
+#     (36 MB) and copied to packs/p176w in that copy;
+#   - Python 3.10+ with a CUDA build of torch, and the other packages: pip install -e . (or at least
+#     timm, opencv-python-headless, safetensors, numpy, pillow, tqdm; PyAV is not needed here).
+# Then, from the repository root:  MIN=6 OUT=results scripts/gpu_train.sh
+# and copy the $OUT folder back to compare the runs (vidcolor eval --model results/A.safetensors ...).
 set -u
 OUTDIR=${OUT:-/tmp/gpu_out}
 MIN=${MIN:-6}

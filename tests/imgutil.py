@@ -1,10 +1,13 @@
 """Small helpers shared by the tests: synthetic images, independent L* measurement, file snapshots.
 
-Every image is made here with numpy; nothing is read from committed media.
+Every image is made here with numpy, except :func:`sample_photo`: a real black-and-white photo
+from the samples vidcolor ships (``assets/samples``), for checks that need the shipped model to
+see something photo-like (colour appears where it has learnt to give some).
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import struct
 import zlib
@@ -64,6 +67,44 @@ def lab(image: np.ndarray) -> np.ndarray:
 
 def lightness(image: np.ndarray) -> np.ndarray:
     return lab(image)[..., 0]
+
+
+def chroma(image: np.ndarray) -> np.ndarray:
+    """C*ab, the a*b* magnitude of every pixel (0 for any gray), computed by scikit-image."""
+    ab = lab(image)[..., 1:]
+    return np.hypot(ab[..., 0], ab[..., 1])
+
+
+SAMPLE_PHOTO = "nipomo_1936.jpg"  # the shipped model gives it clear colour at every size tried
+
+
+@functools.lru_cache(maxsize=None)
+def _sample(name: str) -> Image.Image:
+    from vidcolor.weights import assets_dir
+
+    with Image.open(assets_dir() / "samples" / name) as im:
+        return im.convert("L")
+
+
+def sample_photo(size: tuple[int, int] | None = None, dtype=np.uint8, name: str = SAMPLE_PHOTO) -> np.ndarray:
+    """A real gray photo (H, W), at ``size`` = (h, w) when given (resized with Lanczos in float, so
+    a 16-bit version has more than 256 levels)."""
+    im = _sample(name).convert("F")
+    if size is not None:
+        im = im.resize((size[1], size[0]), Image.LANCZOS)
+    return to_dtype(np.clip(np.asarray(im, np.float64) / 255, 0, 1), dtype)
+
+
+def assert_coloured(out: np.ndarray, gray: np.ndarray | None = None, min_chroma: float = 5.0) -> None:
+    """``out`` (RGB or RGBA) has colour: its mean C*ab is clearly above zero (the gray picture
+    written back as RGB has none), and it is not ``gray`` repeated in three channels."""
+    assert out.ndim == 3 and out.shape[2] in (3, 4), out.shape
+    rgb = out[..., :3]
+    if gray is not None:
+        assert not np.array_equal(rgb, np.repeat(gray.reshape(gray.shape[:2] + (1,)), 3, axis=2)), \
+            "the output is the gray input repeated in R, G and B"
+    mean = float(chroma(rgb).mean())
+    assert mean > min_chroma, f"mean C*ab {mean:.2f} <= {min_chroma}: the output has (almost) no colour"
 
 
 def patch_png_size(path: Path, width: int, height: int) -> None:

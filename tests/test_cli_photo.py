@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from imgutil import CAN_DENY, files_under, gray_image, lightness, snapshot, write_bad_file
+from imgutil import CAN_DENY, assert_coloured, files_under, lightness, sample_photo, snapshot, write_bad_file
 from vidcolor.cli import main
 
 RENDER = ["--size", "64", "--device", "cpu", "-q"]
@@ -27,13 +27,13 @@ def photo(args, capsys) -> tuple[int, list[str]]:
 
 @pytest.fixture
 def photos(tmp_path) -> Path:
-    """A folder of grayscale photos of several sizes, and a sub-folder with two more."""
+    """A folder of grayscale photos of several sizes (a real photo, resized), and a sub-folder with two more."""
     root = tmp_path / "photos"
     (root / "trip" / "day1").mkdir(parents=True)
-    for i, (name, (h, w)) in enumerate(SIZES.items()):
-        Image.fromarray(gray_image(h, w, seed=i)).save(root / name)
-    Image.fromarray(gray_image(40, 56, seed=7)).save(root / "trip" / "beach.jpg")
-    Image.fromarray(gray_image(32, 45, seed=8)).save(root / "trip" / "day1" / "hill.png")
+    for name, size in SIZES.items():
+        Image.fromarray(sample_photo(size)).save(root / name)
+    Image.fromarray(sample_photo((40, 56))).save(root / "trip" / "beach.jpg")
+    Image.fromarray(sample_photo((32, 45))).save(root / "trip" / "day1" / "hill.png")
     (root / "notes.txt").write_text("not a photo")
     return root
 
@@ -45,6 +45,7 @@ def assert_same_picture(src: Path, dst: Path) -> None:
         gray, out = np.asarray(a.convert("L")), np.asarray(b.convert("RGB"))
     dl = np.abs(lightness(out) - lightness(gray))
     assert dl.mean() < 1.0, (src, dl.mean())
+    assert_coloured(out, gray)  # and colour, not the gray input written back as RGB
 
 
 def test_folder_of_gray_photos(photos, tmp_path, capsys):

@@ -7,10 +7,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from imgutil import gray_image, lab, lightness, rgb_image
-from vidcolor import engine
-from vidcolor.engine import (MAX_SIZE, MIN_SIZE, Colorizer, RenderSettings, image_to_l, network_shape,
-                             select_device)
+from imgutil import assert_coloured, gray_image, lab, lightness, rgb_image, sample_photo
+from vidcolor import engine, join
+from vidcolor.engine import Colorizer, RenderSettings, image_to_l, network_shape, select_device
+from vidcolor.settings import MAX_SIZE, MIN_SIZE
 
 
 @pytest.fixture
@@ -35,7 +35,7 @@ def test_gray_input_keeps_size_dtype_and_lightness(colorizer, dtype):
         assert out.min() >= 0 and out.max() <= 1
     dl = np.abs(lightness(out) - lightness(image))
     assert dl.mean() < (1.0 if dtype == np.uint8 else 0.1), dl.mean()
-    assert np.abs(lab(out)[..., 1:]).mean() > 3  # and it is coloured
+    assert_coloured(out, image)  # and it is coloured
 
 
 def test_single_channel_3d_input(colorizer):
@@ -50,6 +50,7 @@ def test_rgb_input_uses_its_luminance(colorizer, dtype):
     out = colorizer.colorize_image(image)
     assert out.shape == image.shape and out.dtype == dtype
     assert np.abs(lightness(out) - lightness(image)).mean() < 1.0
+    assert_coloured(out)  # new colour, not the input's nor none (that would pass the comparison below)
     # Only the luminance matters: a gray image of the same lightness gets the same colours
     # (up to bf16 rounding; 8-bit gray can only approximate the lightness, within half a level).
     gray_out = lab(colorizer.colorize_image(l_to_gray_image(lightness(image), dtype)))
@@ -75,10 +76,19 @@ def test_image_to_l_matches_scikit_image():
 
 @pytest.mark.parametrize("h, w", [(8, 8), (17, 300), (300, 17), (61, 83), (99, 101), (8, 513), (127, 9)])
 def test_any_size_and_aspect_works(colorizer, h, w):
-    image = gray_image(h, w)
+    image = sample_photo((h, w))
     out = colorizer.colorize_image(image)
     assert out.shape == (h, w, 3)
     assert np.abs(lightness(out) - lightness(image)).mean() < 1.0
+    assert_coloured(out, image, min_chroma=2.0)  # (a photo squeezed to 8 x 513 gets little colour)
+
+
+def test_a_real_photo_keeps_its_lightness_and_gets_colour(colorizer):
+    image = sample_photo()  # a whole black-and-white photo, 513 x 640 pixels
+    out = colorizer.colorize_image(image)
+    assert out.shape == image.shape + (3,) and out.dtype == np.uint8
+    assert np.abs(lightness(out) - lightness(image)).mean() < 1.0
+    assert_coloured(out, image, min_chroma=8.0)
 
 
 @pytest.mark.parametrize("h, w", [(100, 100), (17, 300), (300, 17), (480, 640), (1080, 1920), (7, 4000), (61, 83)])
@@ -176,15 +186,15 @@ def test_cancel_stops_a_large_image_between_strips(colorizer, monkeypatch):
 
     cancel.clear()
     strips = []
-    convert = engine.lab_to_rgb_cpu
+    convert = join.lab_to_rgb_cpu
 
     def convert_then_cancel(lab_strip):
         strips.append(len(lab_strip))
         cancel.set()
         return convert(lab_strip)
 
-    monkeypatch.setattr(engine, "STRIP_PIXELS", 96 * 8)  # 8 strips of 8 rows
-    monkeypatch.setattr(engine, "lab_to_rgb_cpu", convert_then_cancel)
+    monkeypatch.setattr(join, "STRIP_PIXELS", 96 * 8)  # 8 strips of 8 rows
+    monkeypatch.setattr(join, "lab_to_rgb_cpu", convert_then_cancel)
     with pytest.raises(engine.Cancelled):
         colorizer.colorize_image(gray_image(64, 96), cancel=cancel)
     assert strips == [8]  # stopped after the first strip, not at the end

@@ -2,14 +2,29 @@
 
 import json
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
+from skimage import color as skcolor
 
 from imgutil import gray_image, rgb_image
 from vidcolor.cli import main
-from vidcolor.evaluate import SHEET_THUMB, evaluate_suite
+from vidcolor.evaluate import SHEET_THUMB, evaluate_suite, score_output
 from vidcolor.train import data as D
+
+
+def psnr_of(a: np.ndarray, b: np.ndarray) -> float:
+    """PSNR (dB) of two images in [0, 1], from its definition with numpy."""
+    mse = np.mean((np.asarray(a, np.float64) - np.asarray(b, np.float64)) ** 2)
+    return float(10 * np.log10(1 / mse))
+
+
+def gray_psnr_of(truth_u8: np.ndarray) -> float:
+    """PSNR of the gray baseline (the truth's L* with a* = b* = 0), with scikit-image's L*a*b*."""
+    lab = skcolor.rgb2lab(truth_u8 / 255)
+    lab[..., 1:] = 0
+    return psnr_of(skcolor.lab2rgb(lab), truth_u8 / 255)
 
 
 def make_sources(root, counts: dict, side=(48, 64)):
@@ -42,10 +57,29 @@ def test_eval_reports_per_source_and_contact_sheet(tmp_path, capsys):
     assert result["settings"]["size"] == 64 and result["settings"]["model"]
     for row in result["images"]:
         assert row["l_change"] < 1.0
-        assert np.isclose(row["gain_db"], row["psnr"] - row["psnr_gray"])
+        truth = cv2.cvtColor(cv2.imread(row["file"]), cv2.COLOR_BGR2RGB)
+        assert row["psnr_gray"] == pytest.approx(gray_psnr_of(truth), abs=0.01)
+        assert row["gain_db"] == pytest.approx(row["psnr"] - gray_psnr_of(truth), abs=0.01)
     assert Image.open(sheet).size[0] == 3 * (SHEET_THUMB * 64 // 48 + 4)  # input | ours | truth
     out = capsys.readouterr().out
     assert out.index("all") < out.index("scenes") < out.index("scenes_a") < out.index("utkface_crop_part1")
+
+
+def test_scores_match_numbers_computed_independently():
+    truth = rgb_image(48, 64)  # levels 5 to 250
+    ours = (truth.astype(int) + np.where(truth <= 250, 3, -3)).astype(np.uint8)  # every value 3 levels off
+    row, written = score_output(ours / 255, truth)
+    assert np.array_equal(written, ours)
+    psnr = 20 * np.log10(255 / 3)  # MSE = (3 / 255)^2 exactly: 38.588 dB
+    assert cv2.PSNR(ours, truth) == pytest.approx(psnr)  # (OpenCV agrees)
+    assert row["psnr"] == pytest.approx(psnr, abs=1e-3)
+    gray_psnr = gray_psnr_of(truth)
+    assert 10 < gray_psnr < psnr - 5  # this colourful picture is far from its gray version
+    assert row["psnr_gray"] == pytest.approx(gray_psnr, abs=0.01)
+    assert row["gain_db"] == pytest.approx(psnr - gray_psnr, abs=0.01)
+    # Closer to the truth gives more: 1 level off everywhere is 20 log10(255) dB, 9.54 dB better.
+    row1, _ = score_output((truth.astype(int) + np.where(truth <= 250, 1, -1)) / 255, truth)
+    assert row1["gain_db"] - row["gain_db"] == pytest.approx(20 * np.log10(3), abs=1e-3)
 
 
 def test_single_files_count_under_their_folder(data_root, tmp_path):

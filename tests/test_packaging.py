@@ -14,6 +14,6 @@ def test_wheel_ships_weights_samples_and_both_packages(tmp_path):
     (wheel,) = tmp_path.glob("vidcolor-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     for needed in ("vidcolor/assets/vidcolor_mobilenetv2.safetensors", "vidcolor/assets/mobilenet_v2_imagenet.safetensors",
-                   "vidcolor/assets/samples/detroit_1915.jpg", "vidcolor/engine.py", "gui/app.py"):
+                   "vidcolor/assets/samples/detroit_1915.jpg", "vidcolor/engine.py", "vidcolor_gui/app.py"):
         assert needed in names, needed
-    assert not any(n.startswith(("tests/", "scripts/")) for n in names)
+    assert not any(n.startswith(("tests/", "scripts/", "gui/")) for n in names)

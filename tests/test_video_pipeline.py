@@ -556,16 +556,16 @@ def test_read_frame_turns_rotated_video_upright(tmp_path):
 
 
 @pytest.mark.parametrize("matrix", [None, "bt709", "bt601"])
-def test_cpu_and_gpu_ways_of_finishing_frames_agree(colorizer, matrix, monkeypatch):
+def test_cpu_and_gpu_ways_of_finishing_frames_agree(matrix, monkeypatch):
     # The GPU's batched torch path runs here on the CPU: the same code, another device.
     rng = np.random.default_rng(0)
     L = torch.from_numpy(rng.uniform(0, 100, (5, 1, 36, 50)).astype(np.float32))
     ab = [rng.uniform(-60, 60, (9, 13, 2)).astype(np.float32) for _ in range(5)]
-    on_device = pipeline._join_on_device(colorizer, L, ab, matrix)
+    on_device = pipeline.finish_frames(L, ab, matrix, on_device=True)
     monkeypatch.setattr(pipeline, "DEVICE_JOIN_PIXELS", 2 * 36 * 50)  # in passes of 2, 2 and 1 frames
-    in_passes = pipeline._join_on_device(colorizer, L, ab, matrix)
+    in_passes = pipeline.finish_frames(L, ab, matrix, on_device=True)
     assert len(in_passes) == 5 and all(np.array_equal(a, b) for a, b in zip(on_device, in_passes))
-    on_cpu = pipeline._join_cpu(L, ab, matrix)
+    on_cpu = pipeline.finish_frames(L, ab, matrix, on_device=False)
     assert len(on_device) == len(on_cpu) == 5
     for a, b in zip(on_device, on_cpu):
         assert a.shape == b.shape == ((54, 50) if matrix else (36, 50, 3))

@@ -324,6 +324,6 @@ def decoded_rgb(path: str | Path) -> list[np.ndarray]:
 
 
 def leftovers(folder: Path, name: str) -> list[str]:
-    """The output ``name`` and any of its temporary files (``.stem.tmp*``) still in ``folder``."""
+    """The output ``name`` and any of its temporary files (hidden ``.stem*`` files) still in ``folder``."""
     stem = Path(name).stem
-    return sorted(p.name for p in Path(folder).iterdir() if p.name == name or p.name.startswith(f".{stem}.tmp"))
+    return sorted(p.name for p in Path(folder).iterdir() if p.name == name or p.name.startswith(f".{stem}"))

@@ -8,12 +8,13 @@ import sys
 from pathlib import Path
 
 from . import __version__
+from .video.options import VideoOptions
 
 log = logging.getLogger("vidcolor")
 
 
 def _add_render_args(p: argparse.ArgumentParser) -> None:
-    from .engine import DEFAULT_SIZE
+    from .settings import DEFAULT_SIZE
 
     p.add_argument("--model", type=Path, help="weights file (default: the shipped model)")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:1 ...")
@@ -35,10 +36,20 @@ def _colorizer(args):
 
 
 def cmd_photo(args) -> int:
+    from tqdm import tqdm
+
     from .photo import colorize_photos
 
-    failures = colorize_photos(_colorizer(args), args.inputs, args.output, recursive=args.recursive,
-                               overwrite=args.overwrite, suffix=args.format, progress=not args.quiet)
+    with tqdm(desc="photos", unit="photo", disable=args.quiet) as bar:
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        def report(message: str) -> None:
+            bar.write(f"vidcolor: error: {message}", file=sys.stderr)
+
+        failures = colorize_photos(_colorizer(args), args.inputs, args.output, recursive=args.recursive,
+                                   overwrite=args.overwrite, suffix=args.format, progress=progress, report=report)
     return 1 if failures else 0
 
 
@@ -47,7 +58,7 @@ def cmd_video(args) -> int:
 
     from tqdm import tqdm
 
-    from .video import VideoOptions, colorize_video, stage_summary
+    from .video import colorize_video, stage_summary
 
     options = VideoOptions(strength=args.smoothing, codec=args.codec, crf=args.crf, preset=args.preset,
                            pix_fmt=args.pix_fmt, batch_size=args.batch).validate()
@@ -215,6 +226,7 @@ def cmd_pack(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="vidcolor", description="Colourise black-and-white photos and videos.")
+    defaults = VideoOptions()
     ap.add_argument("--version", action="version", version=f"vidcolor {__version__}")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
@@ -235,12 +247,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("inputs", nargs="+", type=Path, help="video files or folders of them")
     p.add_argument("-o", "--output", type=Path, required=True,
                    help="output file (one input; container from the extension) or folder")
-    p.add_argument("--smoothing", type=float, default=0.8,
-                   help="temporal smoothing of colour, 0 (per frame) to 1 (default 0.8)")
+    p.add_argument("--smoothing", type=float, default=defaults.strength,
+                   help=f"temporal smoothing of colour, 0 (per frame) to 1 (default {defaults.strength})")
     p.add_argument("--codec", help="video codec (default from the extension: H.264 for .mp4/.mov/.mkv)")
-    p.add_argument("--crf", type=int, default=18, help="quality for H.264/H.265/VP9 (lower is better, default 18)")
-    p.add_argument("--preset", default="medium", help="x264/x265 speed preset (default medium)")
-    p.add_argument("--pix-fmt", default="yuv420p", help="output pixel format (default yuv420p)")
+    p.add_argument("--crf", type=int, default=defaults.crf,
+                   help=f"quality for H.264/H.265/VP9 (lower is better, default {defaults.crf})")
+    p.add_argument("--preset", default=defaults.preset, help=f"x264/x265 speed preset (default {defaults.preset})")
+    p.add_argument("--pix-fmt", default=defaults.pix_fmt, help=f"output pixel format (default {defaults.pix_fmt})")
     p.add_argument("--batch", type=int, help="frames per forward pass (default 16 on GPU, 4 on CPU)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     p.add_argument("--timings", action="store_true",
@@ -250,7 +263,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("eval-video", parents=[common], help="score colour stability on colour clips made gray")
     p.add_argument("inputs", nargs="+", type=Path, help="video files or folders of frames (searched one level deep)")
-    p.add_argument("--strengths", default="0,0.8", help="smoothing strengths to compare (default 0,0.8)")
+    p.add_argument("--strengths", default=f"0,{defaults.strength:g}",
+                   help=f"smoothing strengths to compare (default 0,{defaults.strength:g})")
     p.add_argument("--max-frames", type=int, default=60)
     p.add_argument("--max-side", type=int, default=480, help="frames are shrunk to this long side")
     p.add_argument("--report", type=Path, help="write per-clip numbers as JSON")

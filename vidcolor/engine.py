@@ -11,30 +11,18 @@ from __future__ import annotations
 
 import math
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .color import AB_MAX, lab_to_rgb, rgb_to_l
+from .color import AB_MAX, rgb_to_l
+from .errors import Cancelled
+from .join import check_cancel, from_unit_float, join_cpu, join_torch
 from .model import FusionColorizer, round_to_multiple
+from .settings import RenderSettings
 from .weights import load_colorizer
-
-DEFAULT_SIZE = 224
-MIN_SIZE, MAX_SIZE = 64, 1024
-STRIP_PIXELS = 1 << 21  # full-resolution work happens in strips of about this many pixels
-
-
-class Cancelled(Exception):
-    """Work was cancelled through its ``cancel`` event; nothing it would have written remains."""
-
-
-def _check(cancel: threading.Event | None) -> None:
-    if cancel is not None and cancel.is_set():
-        raise Cancelled("cancelled")
 
 
 def select_device(device: str | torch.device | None = "auto") -> torch.device:
@@ -69,27 +57,6 @@ def network_shape(height: int, width: int, size: int) -> tuple[int, int]:
     return round_to_multiple(height * scale), round_to_multiple(width * scale)
 
 
-@dataclass
-class RenderSettings:
-    """What a user can change between renders without reloading the model."""
-
-    size: int = DEFAULT_SIZE  # render resolution: the network sees about size x size pixels
-    intensity: float = 1.0  # multiplies the predicted a*b* (colour saturation)
-    temperature: float | None = None  # classification head's annealing; None: the model's tuned value
-    blend: float | None = None  # share of the classification head; None: the model's tuned value
-
-    def validate(self) -> "RenderSettings":
-        if not MIN_SIZE <= self.size <= MAX_SIZE:
-            raise ValueError(f"render size must be between {MIN_SIZE} and {MAX_SIZE}, got {self.size}")
-        if not 0 <= self.intensity <= 3:
-            raise ValueError(f"colour intensity must be between 0 and 3, got {self.intensity}")
-        if self.temperature is not None and not 0.01 <= self.temperature <= 10:
-            raise ValueError(f"temperature must be between 0.01 and 10, got {self.temperature}")
-        if self.blend is not None and not 0 <= self.blend <= 1:
-            raise ValueError(f"blend must be between 0 and 1, got {self.blend}")
-        return self
-
-
 class Colorizer:
     """A loaded model on a device, with render settings; thread-compatible, not thread-safe."""
 
@@ -102,10 +69,12 @@ class Colorizer:
         self.info = info or {}
 
     @classmethod
-    def from_pretrained(cls, path: str | Path | None = None, device: str | None = "auto", **settings) -> "Colorizer":
-        """Load shipped weights (default) or a file written by ``vidcolor train``."""
+    def from_pretrained(cls, path: str | Path | None = None, device: str | None = "auto",
+                        settings: RenderSettings | None = None, **fields) -> "Colorizer":
+        """Load shipped weights (default) or a file written by ``vidcolor train``; render settings
+        as a :class:`RenderSettings` or as its fields."""
         model, info = load_colorizer(path)
-        return cls(model, device, RenderSettings(**settings), info)
+        return cls(model, device, settings or RenderSettings(**fields), info)
 
     # -- batched core, all on self.device --------------------------------------------------------
     def _autocast(self):
@@ -145,15 +114,6 @@ class Colorizer:
         h, w = network_shape(*L_full.shape[-2:], self.settings.size)
         return F.interpolate(L_full.float(), size=(h, w), mode="bilinear", align_corners=False, antialias=True)
 
-    def join(self, L_full: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:
-        """sRGB ``(B, 3, H, W)`` in [0, 1] from full-res L* and low-res a*b* (smoothly upsampled)."""
-        ab = F.interpolate(ab.float(), size=L_full.shape[-2:], mode="bilinear", align_corners=False)
-        lab = torch.cat((L_full.float(), ab), dim=1)
-        if lab.device.type == "cpu":
-            return torch.stack([torch.from_numpy(lab_to_rgb_cpu(x.permute(1, 2, 0).numpy())).permute(2, 0, 1)
-                                for x in lab])
-        return lab_to_rgb(lab)
-
     # -- numpy images ------------------------------------------------------------------------------
     def colorize_image(self, image: np.ndarray, cancel: threading.Event | None = None) -> np.ndarray:
         """Colourise one image: gray ``(H, W)`` or RGB ``(H, W, 3)`` (its luminance is used), uint8,
@@ -168,7 +128,7 @@ class Colorizer:
         for i, im in enumerate(images):
             groups.setdefault(_check_image(im).shape[:2], []).append(i)
         for idx in groups.values():
-            _check(cancel)
+            check_cancel(cancel)
             L_full = torch.stack([image_to_l(images[i]) for i in idx])
             ab = self.predict_ab(self.network_input(L_full.to(self.device))).float()
             for j, i in enumerate(idx):
@@ -182,31 +142,13 @@ class Colorizer:
         return colorize_video(self, src, dst, options, progress, cancel, overwrite)
 
     def join_to_numpy(self, L: torch.Tensor, ab: torch.Tensor, dtype: np.dtype,
-                       cancel: threading.Event | None = None) -> np.ndarray:
-        # Upsampling a*b* and converting to sRGB are done in strips of rows so that a
-        # 12-megapixel photo needs a few hundred megabytes, not gigabytes, of temporaries.
-        H, W = L.shape[-2:]
-        ab_full = cv2.resize(ab.permute(1, 2, 0).cpu().numpy(), (W, H), interpolation=cv2.INTER_LINEAR)
-        out = np.empty((H, W, 3), dtype=dtype)
-        rows = max(1, STRIP_PIXELS // W)
-        for y in range(0, H, rows):
-            _check(cancel)
-            if self.device.type == "cpu":
-                lab = np.concatenate((L[0, y:y + rows, :, None].numpy(), ab_full[y:y + rows]), axis=2)
-                rgb = lab_to_rgb_cpu(lab)
-            else:
-                lab = torch.cat((L[:, y:y + rows].to(self.device),
-                                 torch.from_numpy(ab_full[y:y + rows]).permute(2, 0, 1).to(self.device)))
-                rgb = lab_to_rgb(lab).permute(1, 2, 0).cpu().numpy()
-            out[y:y + rows] = from_unit_float(rgb, dtype)
-        return out
-
-
-def lab_to_rgb_cpu(lab: np.ndarray) -> np.ndarray:
-    """L*a*b* ``(H, W, 3)`` float32 -> sRGB in [0, 1]. OpenCV's conversion uses the same D65 white
-    and matrices as :func:`vidcolor.color.lab_to_rgb` (agreeing within 1e-3) and is several times
-    faster on a CPU, where it decides a 12-megapixel photo's latency."""
-    return np.clip(cv2.cvtColor(np.ascontiguousarray(lab, dtype=np.float32), cv2.COLOR_Lab2RGB), 0, 1)
+                      cancel: threading.Event | None = None) -> np.ndarray:
+        """RGB ``(H, W, 3)`` of ``dtype`` from full-resolution L* ``(1, H, W)`` and a*b* ``(2, h, w)``."""
+        if self.device.type == "cpu":
+            out = np.empty((*L.shape[-2:], 3), dtype)
+            return join_cpu(L[0].numpy(), ab.permute(1, 2, 0).cpu().numpy(), out, cancel)
+        rgb = join_torch(L[None].to(self.device), ab[None], cancel)[0]
+        return from_unit_float(rgb.permute(1, 2, 0).cpu().numpy(), dtype)
 
 
 def _check_image(image: np.ndarray) -> np.ndarray:
@@ -229,14 +171,6 @@ def to_unit_float(image: np.ndarray) -> np.ndarray:
     if image.dtype == np.uint16:
         return image.astype(np.float32) / 65535.0
     return np.clip(image.astype(np.float32), 0, 1)
-
-
-def from_unit_float(x: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    if dtype == np.uint8:
-        return (x * 255.0 + 0.5).astype(np.uint8)
-    if dtype == np.uint16:
-        return (x * 65535.0 + 0.5).astype(np.uint16)
-    return x.astype(dtype)
 
 
 _GRAY_TO_L: dict[int, np.ndarray] = {}

@@ -14,7 +14,6 @@ The standard suite reads three sets of the data root: ``val`` (in-distribution),
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import NamedTuple
 
@@ -23,6 +22,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from .atomic import atomic_output
 from .color import l_to_gray, lab_to_rgb, rgb_to_l
 from .metrics import colourfulness, mean_l_change, psnr
 from .train import data as D
@@ -237,10 +237,5 @@ def write_contact_sheet(items: list[tuple[str, list[np.ndarray]]], path: Path, c
     if not ok:
         raise OSError(f"{path}: the contact sheet could not be encoded")
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    with atomic_output(path) as tmp:
         tmp.write_bytes(data.tobytes())
-        tmp.replace(path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise

@@ -12,16 +12,17 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 import warnings
 from dataclasses import dataclass
+from typing import Callable
 from pathlib import Path
 
 import cv2
 import numpy as np
 from PIL import Image, ImageCms, ImageOps
-from tqdm import tqdm
 
+from .atomic import atomic_output
+from .errors import PhotoError
 from .media import PHOTO_SUFFIXES, PHOTO_WRITE_FORMATS, check_distinct_outputs
 
 log = logging.getLogger("vidcolor")
@@ -35,10 +36,6 @@ EXIF_ORIENTATION = 0x0112
 # separately): they describe one TIFF file's pixel data and would be wrong in any other file.
 TIFF_LAYOUT_TAGS = {254, 255, 256, 257, 258, 259, 262, 266, 273, 277, 278, 279, 284, 317, 322, 323, 324, 325,
                     338, 339, 340, 341, 34675}
-
-
-class PhotoError(ValueError):
-    """A photo cannot be read or written; the message says which file and why."""
 
 
 @dataclass
@@ -129,28 +126,25 @@ def write_photo(path: str | Path, rgb: np.ndarray, alpha: np.ndarray | None = No
         rgb = (rgb >> 8).astype(np.uint8)
     if alpha is not None and alpha.dtype != rgb.dtype:
         alpha = (alpha >> 8).astype(np.uint8) if alpha.dtype == np.uint16 else alpha.astype(np.uint16) * 257
-    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}{path.suffix}")
     try:
-        if rgb.dtype == np.uint16:
-            _write_16bit(tmp, path, fmt, rgb, alpha, icc, exif)
-        else:
-            im = Image.fromarray(rgb, "RGB") if alpha is None else Image.fromarray(np.dstack((rgb, alpha)), "RGBA")
-            kwargs = {"icc_profile": icc or _srgb_icc()}
-            if exif:
-                kwargs["exif"] = exif
-            if fmt in ("JPEG", "WEBP"):
-                kwargs["quality"] = quality
-            if fmt == "TIFF":
-                kwargs["compression"] = "tiff_lzw"
-            with open(tmp, "wb") as fh:
-                im.save(fh, format=fmt, **kwargs)
-                fh.flush()
-                os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        with atomic_output(path) as tmp:
+            if rgb.dtype == np.uint16:
+                _write_16bit(tmp, path, fmt, rgb, alpha, icc, exif)
+            else:
+                im = Image.fromarray(rgb, "RGB") if alpha is None else Image.fromarray(np.dstack((rgb, alpha)), "RGBA")
+                kwargs = {"icc_profile": icc or _srgb_icc()}
+                if exif:
+                    kwargs["exif"] = exif
+                if fmt in ("JPEG", "WEBP"):
+                    kwargs["quality"] = quality
+                if fmt == "TIFF":
+                    kwargs["compression"] = "tiff_lzw"
+                with open(tmp, "wb") as fh:
+                    im.save(fh, format=fmt, **kwargs)
+                    fh.flush()
+                    os.fsync(fh.fileno())
     except OSError as e:
         raise PhotoError(f"{path}: could not be written ({e.strerror or e})") from e
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _write_16bit(tmp: Path, path: Path, fmt: str, rgb: np.ndarray, alpha: np.ndarray | None,
@@ -236,20 +230,25 @@ def colorize_file(colorizer, src: Path, dst: Path, overwrite: bool = False) -> N
 
 
 def colorize_photos(colorizer, inputs: list[Path], output: Path, recursive: bool = False,
-                    overwrite: bool = False, suffix: str | None = None, progress: bool = True,
-                    report=None) -> list[tuple[Path, str]]:
-    """Colourise every input; returns the failures as (file, message), the rest go on."""
-    report = report or (lambda msg: print(f"vidcolor: error: {msg}", file=sys.stderr))
+                    overwrite: bool = False, suffix: str | None = None,
+                    progress: Callable[[int, int], None] | None = None,
+                    report: Callable[[str], None] | None = None) -> list[tuple[Path, str]]:
+    """Colourise every input; returns the failures as (file, message), the rest go on.
+    ``progress(done, total)`` after each photo; ``report(message)`` for each failure as it happens
+    (default: logged)."""
+    report = report or log.error
     pairs = plan_outputs(inputs, output, recursive, suffix)
     if not pairs:
         raise PhotoError("no image files found in the inputs")
     failures = []
-    for src, dst in tqdm(pairs, desc="photos", unit="photo", disable=not progress or len(pairs) < 2):
+    for done, (src, dst) in enumerate(pairs, 1):
         try:
             colorize_file(colorizer, src, dst, overwrite)
         except (PhotoError, ValueError, MemoryError) as e:
             msg = str(e) if str(src) in str(e) or str(dst) in str(e) else f"{src}: {e}"
             failures.append((src, msg))
             report(msg)
+        if progress is not None:
+            progress(done, len(pairs))
     return failures
 

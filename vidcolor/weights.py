@@ -16,6 +16,8 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
+from .atomic import atomic_output
+from .errors import WeightsError
 from .model import FusionColorizer, ModelConfig, trainable_state_dict
 
 FORMAT_VERSION = "1"
@@ -23,10 +25,6 @@ KIND_BACKBONE = "vidcolor-backbone"
 KIND_COLORIZER = "vidcolor-colorizer"
 DEFAULT_MODEL = "vidcolor_mobilenetv2.safetensors"
 DEFAULT_BACKBONE = "mobilenet_v2_imagenet.safetensors"
-
-
-class WeightsError(RuntimeError):
-    """A weight file is missing, corrupt, or does not fit the model it describes."""
 
 
 def assets_dir() -> Path:
@@ -48,15 +46,11 @@ def _half(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 def _atomic_save(tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str, str]) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
+    with atomic_output(path) as tmp:
         save_file(tensors, str(tmp), metadata=metadata)
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # safetensors creates files private to the user
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def save_backbone(net: torch.nn.Module, path: Path, config: ModelConfig, source: str = "") -> None:

@@ -21,7 +21,7 @@ pytest.importorskip("pytestqt")
 from PySide6.QtCore import QCoreApplication, QSettings  # noqa: E402
 from PySide6.QtWidgets import QFileDialog, QMessageBox  # noqa: E402
 
-from gui import workers  # noqa: E402
+from vidcolor_gui import workers  # noqa: E402
 
 RENDER_SIZE = 64  # the engine's smallest render size keeps every colourisation fast
 
@@ -91,7 +91,7 @@ def dialogs(monkeypatch):
 
 @pytest.fixture
 def window(qtbot, colorizer, store, dialogs):
-    from gui.main_window import MainWindow
+    from vidcolor_gui.main_window import MainWindow
 
     win = MainWindow(colorizer=colorizer, store=store)
     qtbot.addWidget(win)

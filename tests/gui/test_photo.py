@@ -7,7 +7,7 @@ from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtGui import QGuiApplication, QMouseEvent
 from PySide6.QtWidgets import QApplication
 
-from gui.compare_view import SIDE, SINGLE, SPLIT
+from vidcolor_gui.compare_view import SIDE, SINGLE, SPLIT
 
 
 def open_and_wait(qtbot, window, path):
@@ -138,7 +138,7 @@ def test_recent_files_and_remembered_settings(qtbot, window, gray_png, store):
 
 
 def test_missing_model_is_reported_and_photos_still_open(qtbot, store, dialogs, gray_png, tmp_path):
-    from gui.main_window import MainWindow
+    from vidcolor_gui.main_window import MainWindow
 
     win = MainWindow(store=store, model_path=tmp_path / "nope.safetensors")
     qtbot.addWidget(win)
@@ -182,8 +182,8 @@ def test_a_failed_save_is_reported_and_nothing_is_lost(qtbot, window, gray_png, 
 def test_error_messages_name_the_cause():
     import errno
 
-    from gui.errors import describe
-    from gui.workers import ModelUnavailable
+    from vidcolor_gui.errors import describe
+    from vidcolor_gui.workers import ModelUnavailable
     from vidcolor.photo import PhotoError
 
     assert describe(OSError(errno.ENOSPC, "No space left on device"), "save x")[0] == "Disk full"
@@ -203,8 +203,8 @@ def test_gpu_choice_follows_what_the_machine_has(window):
 
 
 def test_entry_point_opens_the_file_given(qtbot, colorizer, gray_png, dialogs, monkeypatch):
-    from gui import app as gui_app
-    from gui.main_window import MainWindow
+    from vidcolor_gui import app as gui_app
+    from vidcolor_gui.main_window import MainWindow
 
     seen = {}
 
@@ -265,15 +265,38 @@ def test_a_failed_open_keeps_the_current_photo(qtbot, window, gray_png, tmp_path
 def test_a_newer_request_stops_the_photo_being_colourised(colorizer, gray_png):
     # The engine thread cancels a running "view" job when a newer one comes (settings dragged on a
     # large scan): the photo job hands that cancel to the colouriser, which stops between strips.
-    from dataclasses import asdict
     from types import SimpleNamespace
 
-    from gui import jobs, workers
-    from vidcolor.engine import Cancelled
+    from vidcolor.errors import Cancelled
     from vidcolor.photo import read_photo
+    from vidcolor_gui import jobs, workers
 
     job = workers.Job("view", jobs.colorize_photo)
     job.cancel.set()
     ctx = workers.JobContext(SimpleNamespace(colorizer=colorizer, model_error=None), job)
     with pytest.raises(Cancelled):
-        jobs.colorize_photo(ctx, read_photo(gray_png), asdict(colorizer.settings))
+        jobs.colorize_photo(ctx, read_photo(gray_png), colorizer.settings)
+
+
+def test_closing_while_a_worker_is_stuck_keeps_the_window_open_and_says_so(qtbot, colorizer, store, dialogs):
+    import threading
+
+    from vidcolor_gui.main_window import MainWindow
+
+    win = MainWindow(colorizer=colorizer, store=store)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win._model_ready, timeout=10_000)
+    started, release = threading.Event(), threading.Event()
+
+    def stuck(ctx):  # ignores its cancel event, as a wedged decoder would
+        started.set()
+        release.wait(30)
+
+    win.engine.submit("stuck", stuck)
+    assert started.wait(10)
+    win.shutdown_ms = 200
+    assert not win.close()
+    assert win.isVisible() and dialogs.errors and dialogs.errors[-1][0] == "Still stopping"
+    release.set()
+    assert win.close()

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from gui import workers
-from gui.images import from_qimage
+from vidcolor_gui import workers
+from vidcolor_gui.images import from_qimage
 from vidcolor.video import read_frame
 
 
@@ -25,7 +25,7 @@ def open_video(qtbot, window, path):
 
 def leftovers(folder, name):
     stem = name.rsplit(".", 1)[0]
-    return [p.name for p in folder.iterdir() if p.name == name or p.name.startswith(f".{stem}.tmp")]
+    return [p.name for p in folder.iterdir() if p.name == name or p.name.startswith(f".{stem}")]
 
 
 def test_scrub_shows_the_frame_under_the_playhead(qtbot, window, small_video):
@@ -101,7 +101,7 @@ def test_cancel_stops_quickly_and_leaves_no_file(qtbot, window, long_video, tmp_
 
 
 def test_closing_during_render_asks_then_cancels(qtbot, colorizer, store, dialogs, long_video, tmp_path):
-    from gui.main_window import MainWindow
+    from vidcolor_gui.main_window import MainWindow
 
     win = MainWindow(colorizer=colorizer, store=store)
     qtbot.addWidget(win)
@@ -153,3 +153,32 @@ def test_save_frame_and_settings_rerender(qtbot, window, small_video, tmp_path):
     window.settings_panel.intensity_slider.setValue(200)
     qtbot.waitUntil(lambda: window.view.after_image() is not first and not window.engine.is_busy(), timeout=10_000)
     assert panel.shown_frame() == 0
+
+
+def test_saving_a_frame_saves_the_frame_on_screen(qtbot, window, tmp_path):
+    # 25 fps in MP4's 1/12800 time base: frame / fps rounded down against it lands one tick
+    # before frames 29, 47 and 57, which then saved the frame before.
+    from fractions import Fraction
+
+    import torch
+    from PIL import Image
+
+    from video_fixtures import write_clip
+    from vidcolor.color import rgb_to_l
+
+    def lightness(rgb):
+        return rgb_to_l(torch.from_numpy(np.array(rgb)).permute(2, 0, 1).float()[None] / 255)[0, 0].numpy()
+
+    src = write_clip(tmp_path / "ramp.mp4", 60, size=(64, 48), rate=25, time_base=Fraction(1, 12800),
+                     picture=lambda i, w, h: np.full((h, w), 20 + 3 * i, np.uint8), bframes=False)
+    originals = [lightness(read_frame(src, (i + 0.5) / 25)).mean() for i in range(60)]
+    panel = open_video(qtbot, window, src)
+    for index in (29, 47, 57):
+        panel.seek(index)
+        qtbot.waitUntil(lambda: panel.shown_frame() == index and not window.engine.is_busy(), timeout=10_000)
+        dst = tmp_path / f"frame{index}.png"
+        window.save_to(dst)
+        qtbot.waitUntil(dst.exists, timeout=10_000)
+        with Image.open(dst) as im:
+            saved = lightness(im.convert("RGB")).mean()
+        assert int(np.argmin(np.abs(np.array(originals) - saved))) == index

@@ -26,6 +26,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..atomic import atomic_output
+
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 FACE_SOURCES = ("utkface",)  # tight face crops: plentiful and easy, so sampled less
 # Held-out sources of ../shared/data/train: scenes of several kinds (landscapes and cities, close-ups
@@ -127,8 +129,8 @@ def write_pack(files: list[Path], root: Path, out: Path, side: int = 192, qualit
         return buf.tobytes(), src, Path(f).relative_to(root).as_posix()
 
     offsets, sources, names = [], [], []
-    tmp, tmp_index = out / "images.bin.tmp", out / "index.json.tmp"
-    try:
+    # The index is replaced last (contexts exit inward-out): a pack whose index is there is complete.
+    with atomic_output(out / "index.json") as tmp_index, atomic_output(out / "images.bin") as tmp:
         with open(tmp, "wb") as fh, ThreadPoolExecutor(4) as pool:
             pos = 0
             for data, src, name in pool.map(encode, chosen):
@@ -142,12 +144,6 @@ def write_pack(files: list[Path], root: Path, out: Path, side: int = 192, qualit
         index = {"side": side, "codec": codec, "quality": quality, "offsets": offsets, "sources": sources,
                  "names": names}
         tmp_index.write_text(json.dumps(index))
-        # The index last: a pack whose index is there is complete.
-        tmp.replace(out / "images.bin")
-        tmp_index.replace(out / "index.json")
-    finally:
-        tmp.unlink(missing_ok=True)
-        tmp_index.unlink(missing_ok=True)
     return index
 
 

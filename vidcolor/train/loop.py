@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
 import time
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from ..atomic import atomic_output
 from ..color import lab_to_rgb, rgb_to_lab
 from ..engine import autocast_dtype, select_device
 from ..metrics import colourfulness, psnr
@@ -185,12 +185,8 @@ def _lr(step: int, total: int, base: float, warmup: int, schedule: str) -> float
 
 
 def _atomic_torch_save(obj, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
+    with atomic_output(path) as tmp:
         torch.save(obj, tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None) -> dict:

@@ -7,7 +7,6 @@ three stages overlap: on a GPU the network waits for neither decoding nor encodi
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -20,10 +19,14 @@ import torch
 import torch.nn.functional as F
 
 from ..color import rgb_to_l
-from ..engine import Colorizer, from_unit_float, gray_to_l_table, lab_to_rgb_cpu
-from .reader import Cancelled, DecodeThread, Frame, VideoError, looks_colour, open_input, probe
+from ..atomic import atomic_output
+from ..engine import Colorizer, gray_to_l_table
+from ..errors import Cancelled, VideoError
+from ..join import DEVICE_JOIN_PIXELS, from_unit_float, join_cpu, join_torch
+from .reader import DecodeThread, Frame, looks_colour, open_input, probe, pts_to_time
 from .temporal import AbSmoother, CutDetector, ShotEmbedding
-from .writer import EncodeThread, VideoOptions, VideoWriter, output_codec, rgb_to_yuv420p, rgb_to_yuv420p_cpu
+from .options import DEFAULT_SMOOTHING, VideoOptions
+from .writer import EncodeThread, VideoWriter, output_codec, rgb_to_yuv420p, rgb_to_yuv420p_cpu
 
 log = logging.getLogger("vidcolor.video")
 
@@ -64,7 +67,7 @@ def stage_summary(stages: dict[str, float]) -> str:
 class FrameColorizer:
     """Colourises consecutive frames of one video with shot-aware, motion-compensated a*b*."""
 
-    def __init__(self, colorizer: Colorizer, strength: float = 0.8, rotation: int = 0):
+    def __init__(self, colorizer: Colorizer, strength: float = DEFAULT_SMOOTHING, rotation: int = 0):
         self.colorizer = colorizer
         self.strength = strength
         self.turns = (rotation // 90) % 4
@@ -96,9 +99,7 @@ class FrameColorizer:
         L_small = np.rot90(L_small, -self.turns, axes=(-2, -1))
         smoothed = [self.smoother(np.ascontiguousarray(L), np.ascontiguousarray(a.transpose(1, 2, 0)), cut)
                     for L, a, cut in zip(L_small, ab, cuts)]
-        if c.device.type == "cpu":
-            return _join_cpu(L_full, smoothed, yuv420p_matrix)
-        return _join_on_device(c, L_full, smoothed, yuv420p_matrix)
+        return finish_frames(L_full, smoothed, yuv420p_matrix, on_device=c.device.type != "cpu")
 
     def _lightness(self, frames: list[np.ndarray]) -> torch.Tensor:
         """Full-resolution L* ``(B, 1, H, W)`` on the device, computed there from uint8 pixels."""
@@ -115,36 +116,27 @@ class FrameColorizer:
         return torch.cat([rgb_to_l(p.permute(0, 3, 1, 2).float() / 255) for p in pixels.split(step)])
 
 
-# Full-resolution pixels per pass of the join on a GPU. Its float temporaries take about 80 bytes
-# a pixel (measured), so a pass needs about 650 MB whatever the resolution: a 4K batch of 16 fits a
-# laptop GPU, and 1080p still goes four frames at a time.
-DEVICE_JOIN_PIXELS = 8_000_000
-
-
-def _join_on_device(colorizer: Colorizer, L_full: torch.Tensor, ab: list[np.ndarray],
-                    yuv420p_matrix: str | None) -> list[np.ndarray]:
-    """Full-resolution colour for a batch, made where the frames are (the GPU): only the finished
-    frames, already in the encoder's format, come back to the host."""
+def finish_frames(L_full: torch.Tensor, ab: list[np.ndarray], yuv420p_matrix: str | None,
+                  on_device: bool) -> list[np.ndarray]:
+    """Frames for the encoder from full-resolution L* ``(B, 1, H, W)`` and each frame's a*b*
+    ``(h, w, 2)``: yuv420p planes with ``yuv420p_matrix``, else RGB uint8. ``on_device``: joined and
+    converted where L* is (the GPU), in passes of whole frames, so only finished frames come back
+    to the host; otherwise frame by frame with OpenCV."""
+    if not on_device:
+        out = []
+        for L, ab_small in zip(L_full[:, 0].numpy(), ab):
+            rgb = join_cpu(L, ab_small)
+            out.append(rgb_to_yuv420p_cpu(rgb, yuv420p_matrix) if yuv420p_matrix else from_unit_float(rgb, np.uint8))
+        return out
     ab = torch.from_numpy(np.stack(ab)).permute(0, 3, 1, 2)
     step = max(1, DEVICE_JOIN_PIXELS // (L_full.shape[-2] * L_full.shape[-1]))
-    out: list[np.ndarray] = []
+    out = []
     for i in range(0, len(L_full), step):
-        rgb = colorizer.join(L_full[i:i + step], ab[i:i + step].to(colorizer.device))
+        rgb = join_torch(L_full[i:i + step], ab[i:i + step])
         if yuv420p_matrix:
             out.extend(rgb_to_yuv420p(rgb, yuv420p_matrix).cpu().numpy())
         else:
             out.extend((rgb * 255 + 0.5).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy())
-    return out
-
-
-def _join_cpu(L_full: torch.Tensor, ab: list[np.ndarray], yuv420p_matrix: str | None) -> list[np.ndarray]:
-    """:meth:`Colorizer.join` and the encoder's conversion frame by frame with OpenCV: on a CPU,
-    batched full-resolution torch temporaries cost more than the network itself."""
-    out = []
-    for L, ab_small in zip(L_full[:, 0].numpy(), ab):
-        ab_full = cv2.resize(ab_small, (L.shape[1], L.shape[0]), interpolation=cv2.INTER_LINEAR)
-        rgb = lab_to_rgb_cpu(cv2.merge((L, ab_full[..., 0], ab_full[..., 1])))
-        out.append(rgb_to_yuv420p_cpu(rgb, yuv420p_matrix) if yuv420p_matrix else from_unit_float(rgb, np.uint8))
     return out
 
 
@@ -184,12 +176,13 @@ def colorize_video(colorizer: Colorizer, src: str | Path, dst: str | Path, optio
     colour = _is_colour(src)
     if colour:
         log.warning("%s is already in colour: its luminance is colourised and its own colour replaced", src)
-    tmp = dst.with_name(f".{dst.stem}.tmp{os.getpid()}{dst.suffix}")
     t0 = time.perf_counter()
     done = 0
     stages = dict.fromkeys(("wait_decode", "colorize", "wait_encode"), 0.0)
-    try:
-        with open_input(src) as container:
+    abandoned = False  # a stuck thread keeps the files it uses: closing them under it would crash
+    with atomic_output(dst) as tmp:
+        container = open_input(src)
+        try:
             writer = VideoWriter(tmp, container, info, options, name=dst)
             decoder = DecodeThread(container, colour, writer.passthrough, maxsize=32)
             encoder = EncodeThread(writer, decoder.passthrough, maxsize=32)
@@ -197,16 +190,19 @@ def colorize_video(colorizer: Colorizer, src: str | Path, dst: str | Path, optio
             try:
                 decoder.start()
                 encoder.start()
-                batches = _batches(decoder, options.batch_size or default_batch(colorizer))
+                batches = _batches(decoder.frames_until(cancel), options.batch_size or default_batch(colorizer))
                 while True:
                     t1 = time.perf_counter()
-                    batch = next(batches, None)
+                    try:
+                        batch = next(batches, None)
+                        if cancel is not None and cancel.is_set():
+                            raise Cancelled
+                    except Cancelled:
+                        raise Cancelled(f"{dst}: render cancelled") from None
                     t2 = time.perf_counter()
                     stages["wait_decode"] += t2 - t1
                     if batch is None:
                         break
-                    if cancel is not None and cancel.is_set():
-                        raise Cancelled(f"{dst}: render cancelled")
                     out = colorize([f.pixels for f in batch], writer.yuv420p_matrix)
                     t3 = time.perf_counter()
                     stages["colorize"] += t3 - t2
@@ -223,16 +219,18 @@ def colorize_video(colorizer: Colorizer, src: str | Path, dst: str | Path, optio
                     raise VideoError(f"{src}: no video frame could be decoded")
                 encoder.finish()
             finally:
-                decoder.close()
-                encoder.abort()
-        os.replace(tmp, dst)
-    finally:
-        tmp.unlink(missing_ok=True)
+                abandoned = not all([decoder.close(), encoder.abort()])
+                if abandoned:
+                    raise VideoError(f"{dst}: a worker thread did not stop; the render was abandoned")
+        finally:
+            if not abandoned:
+                container.close()
     damaged = decoder.damaged
     if damaged:
         log.warning("%s: %d damaged frame(s) were repeated or concealed", src, damaged)
     stages.update(decode_blocked=decoder.blocked, encode=encoder.busy, encode_starved=encoder.starved)
-    return VideoReport(done - encoder.writer.dropped, damaged, time.perf_counter() - t0, dst, colour,
+    # Every frame queued is written (the writer drops none), so ``done`` is the output's frame count.
+    return VideoReport(done, damaged, time.perf_counter() - t0, dst, colour,
                        colorize.cut_count, stages)
 
 
@@ -249,7 +247,7 @@ def _is_colour(src: Path) -> bool:
 
 
 def preview_frames(colorizer: Colorizer, src: str | Path, start: float, seconds: float, max_side: int = 480,
-                   strength: float = 0.8) -> Iterator[tuple[float, np.ndarray, np.ndarray]]:
+                   strength: float = DEFAULT_SMOOTHING) -> Iterator[tuple[float, np.ndarray, np.ndarray]]:
     """(time in seconds, original RGB, colourised RGB) for each frame of a short range, at reduced
     size, in display orientation. Times are the frames' own (variable frame rate included),
     counted from the start of the video like ``start``.
@@ -262,7 +260,6 @@ def preview_frames(colorizer: Colorizer, src: str | Path, start: float, seconds:
     decoder = DecodeThread(container, colour, {}, maxsize=8, start=start, stop=start + seconds)
     colorize = FrameColorizer(colorizer, strength, info.rotation)
     turns = (info.rotation // 90) % 4
-    base, time_base = decoder.stream.start_time or 0, decoder.stream.time_base
     at = start
     try:
         decoder.start()
@@ -270,12 +267,15 @@ def preview_frames(colorizer: Colorizer, src: str | Path, start: float, seconds:
             small = [_shrink(f.pixels, max_side) for f in batch]
             for frame, original, rgb in zip(batch, small, colorize(small)):
                 # A frame without a timestamp is shown one nominal frame after the previous one.
-                at = float((frame.pts - base) * time_base) if frame.pts is not None else at + 1 / float(info.fps)
+                at = pts_to_time(frame.pts, decoder.stream) if frame.pts is not None else at + 1 / float(info.fps)
                 original = original if original.ndim == 3 else np.repeat(original[..., None], 3, axis=2)
                 yield at, np.ascontiguousarray(np.rot90(original, turns)), np.ascontiguousarray(np.rot90(rgb, turns))
     finally:
-        decoder.close()
-        container.close()
+        abandoned = not decoder.close()
+        if not abandoned:
+            container.close()
+    if abandoned:
+        raise VideoError(f"{src}: the preview's decode thread did not stop")
 
 
 def _shrink(image: np.ndarray, max_side: int) -> np.ndarray:

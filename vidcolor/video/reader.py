@@ -16,16 +16,12 @@ import av
 import cv2
 import numpy as np
 
-from ..engine import Cancelled  # noqa: F401 - re-exported: a cancelled render is one case
+from ..errors import Cancelled, VideoError
 
 log = logging.getLogger("vidcolor.video")
 
 # Mean |U - 128| + |V - 128| (8-bit chroma planes) above which a video is treated as colour.
 COLOUR_CHROMA_THRESHOLD = 2.0
-
-
-class VideoError(ValueError):
-    """A video cannot be read or written; the message says which file and why."""
 
 
 @dataclass
@@ -131,6 +127,17 @@ def rotate_for_display(image: np.ndarray, rotation: int) -> np.ndarray:
     return np.ascontiguousarray(np.rot90(image, k=(rotation // 90) % 4))
 
 
+def time_to_pts(seconds: float, stream) -> int:
+    """The timestamp of ``seconds`` from the start of ``stream``, to the nearest tick: a frame's own
+    time (as :meth:`FrameReader.read_at` gives it) maps back to exactly that frame's pts."""
+    return (stream.start_time or 0) + round(max(0.0, seconds) / stream.time_base)
+
+
+def pts_to_time(pts: int, stream) -> float:
+    """Seconds of ``pts`` from the start of ``stream``: the frame's own time."""
+    return float((pts - (stream.start_time or 0)) * stream.time_base)
+
+
 def read_frame(path: str | Path, seconds: float, max_side: int | None = None) -> np.ndarray:
     """RGB uint8 of the frame shown at ``seconds`` (display orientation), optionally shrunk."""
     with FrameReader(path) as reader:
@@ -167,17 +174,24 @@ class FrameReader:
         self.container.close()
 
     def read(self, seconds: float, max_side: int | None = None) -> np.ndarray:
+        """RGB uint8 of the frame shown at ``seconds`` (display orientation), optionally shrunk."""
+        return self.read_at(seconds, max_side)[1]
+
+    def read_at(self, seconds: float, max_side: int | None = None) -> tuple[float, np.ndarray]:
+        """The frame shown at ``seconds``: its own time (read it again by that time: the same frame)
+        and its RGB uint8 pixels."""
         frame = self._frame_at(seconds)
         rgb = rotate_for_display(frame.to_ndarray(format="rgb24"), int(frame.rotation) % 360)
         if max_side and max(rgb.shape[:2]) > max_side:
             s = max_side / max(rgb.shape[:2])
             rgb = cv2.resize(rgb, (max(1, round(rgb.shape[1] * s)), max(1, round(rgb.shape[0] * s))),
                              interpolation=cv2.INTER_AREA)
-        return rgb
+        own = pts_to_time(frame.pts, self.stream) if frame.pts is not None else seconds
+        return own, rgb
 
     def _frame_at(self, seconds: float) -> av.VideoFrame:
         time_base = self.stream.time_base
-        target = int(max(0.0, seconds) / time_base) + (self.stream.start_time or 0)
+        target = time_to_pts(seconds, self.stream)
         shown = self._shown
         if (shown is None or shown.pts is None or target < shown.pts or self._decoded is None
                 or (target - shown.pts) * time_base > self.DECODE_ON_SECONDS):
@@ -216,6 +230,24 @@ class FrameReader:
 
 
 _END = object()
+THREAD_STOP_SECONDS = 5.0
+
+
+def join_or_report(thread: threading.Thread, timeout: float | None = None) -> bool:
+    """Wait for ``thread`` to end; False, logged as an error, if it has not within ``timeout``
+    (default :data:`THREAD_STOP_SECONDS`). Whatever it uses must then be left alone, not closed
+    under it."""
+    thread.join(THREAD_STOP_SECONDS if timeout is None else timeout)
+    if thread.is_alive():
+        log.error("thread %s did not stop within %.0f s", thread.name,
+                  THREAD_STOP_SECONDS if timeout is None else timeout)
+        return False
+    return True
+
+# Packets of the copied streams (audio, subtitles) held ahead of the video: a few seconds of sound.
+# Past it the decode thread waits for the encode thread, so a slow video stage cannot pile up a
+# long file's audio in memory.
+PASSTHROUGH_QUEUE = 256
 
 
 class DecodeThread(threading.Thread):
@@ -233,14 +265,15 @@ class DecodeThread(threading.Thread):
         self.stream.thread_type = "AUTO"
         self.passthrough_streams = passthrough_streams  # input stream index -> output stream
         self.frames: queue.Queue = queue.Queue(maxsize)
-        self.passthrough: queue.Queue = queue.Queue()
+        self.passthrough: queue.Queue = queue.Queue(PASSTHROUGH_QUEUE)
         self.stop_event = threading.Event()
         self.error: BaseException | None = None
         self.damaged = 0
+        self.late = 0  # repeats not queued: a later frame was already out (see _repeat)
+        self.last_pts: int | None = None  # of the last frame queued
         self.blocked = 0.0  # seconds spent waiting for room in a full queue (decoding is ahead)
-        base = self.stream.start_time or 0
-        self.start_pts = None if start is None else base + int(start / self.stream.time_base)
-        self.stop_pts = None if stop is None else base + int(stop / self.stream.time_base)
+        self.start_pts = None if start is None else time_to_pts(start, self.stream)
+        self.stop_pts = None if stop is None else time_to_pts(stop, self.stream)
 
     def run(self) -> None:
         try:
@@ -250,12 +283,12 @@ class DecodeThread(threading.Thread):
         finally:
             self._put(_END)
 
-    def _put(self, item) -> bool:
+    def _put(self, item, into: queue.Queue | None = None) -> bool:
         t0 = time.perf_counter()
         try:
             while not self.stop_event.is_set():
                 try:
-                    self.frames.put(item, timeout=0.1)
+                    (self.frames if into is None else into).put(item, timeout=0.1)
                     return True
                 except queue.Full:
                     continue
@@ -276,8 +309,8 @@ class DecodeThread(threading.Thread):
             if self.stop_event.is_set():
                 return
             if packet.stream.index != self.stream.index:
-                if packet.dts is not None:
-                    self.passthrough.put(packet)
+                if packet.dts is not None and not self._put(packet, self.passthrough):
+                    return
                 continue
             if packet.size and packet.pts is not None:
                 heapq.heappush(pending, packet.pts)
@@ -307,6 +340,13 @@ class DecodeThread(threading.Thread):
         if last is None:
             log.warning("damaged video packet at pts %s before any good frame: dropped", pts)
             return True
+        if self.last_pts is not None and pts <= self.last_pts:
+            # Found only after a later frame went out, and encoders need rising timestamps. Nothing
+            # is lost: the frame before this time is written and stays on screen through it, which
+            # is the picture a repeat stands for.
+            self.late += 1
+            log.warning("damaged video packet at pts %s: the frame before it stays on screen", pts)
+            return True
         log.warning("damaged video packet at pts %s: previous frame repeated", pts)
         return self._emit(Frame(last, pts, True))
 
@@ -317,17 +357,29 @@ class DecodeThread(threading.Thread):
                 return True
             if self.stop_pts is not None and frame.pts >= self.stop_pts:
                 return False
+            self.last_pts = frame.pts if self.last_pts is None else max(self.last_pts, frame.pts)
         return self._put(frame)
 
-    def __iter__(self):
+    def frames_until(self, cancel: threading.Event | None = None) -> Iterator[Frame]:
+        """The decoded frames; raises :class:`Cancelled` once ``cancel`` is set, even while
+        waiting for a slow (or stuck) decoder."""
         while True:
-            item = self.frames.get()
+            try:
+                item = self.frames.get(timeout=0.1)
+            except queue.Empty:
+                if cancel is not None and cancel.is_set():
+                    raise Cancelled("cancelled") from None
+                continue
             if item is _END:
                 if self.error is not None:
                     raise self.error
                 return
             yield item
 
-    def close(self) -> None:
+    def __iter__(self) -> Iterator[Frame]:
+        return self.frames_until()
+
+    def close(self) -> bool:
+        """Stop and wait; False (reported) if the thread is stuck: its container must stay open."""
         self.stop_event.set()
-        self.join(timeout=5)
+        return join_or_report(self)

@@ -2,17 +2,17 @@
 
 The output keeps the input's time base and every frame's timestamp (so variable frame rate
 survives and 30000/1001 stays 30000/1001), its display rotation, container and stream metadata
-and chapters; audio (and subtitles, where the container can hold them) are copied packet for
-packet, never re-encoded.
+and chapters; audio (and subtitles, data streams and attachments, where the container can hold
+them) are copied packet for packet, never re-encoded, with their language, title and flags.
 """
 
 from __future__ import annotations
 
+import io
 import logging
 import queue
 import threading
 import time
-from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
@@ -22,7 +22,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .reader import VideoError, VideoInfo
+from ..errors import VideoError
+from .options import VideoOptions
+from .reader import VideoInfo, join_or_report, open_input
 
 log = logging.getLogger("vidcolor.video")
 
@@ -31,29 +33,6 @@ DEFAULT_CODECS = {".mp4": "libx264", ".m4v": "libx264", ".mov": "libx264", ".mkv
                   ".avi": "mpeg4", ".webm": "libvpx-vp9"}
 CRF_CODECS = {"libx264", "libx265", "libvpx-vp9", "libsvtav1", "libaom-av1"}
 PRESET_CODECS = {"libx264", "libx265"}
-MAX_CRF = 63  # the largest any of CRF_CODECS takes (libaom-av1, libvpx-vp9)
-MAX_BATCH = 256
-
-
-@dataclass
-class VideoOptions:
-    strength: float = 0.8  # temporal smoothing of a*b*, 0 = per frame
-    codec: str | None = None  # default: from the output extension (H.264 in MP4/MOV/MKV)
-    crf: int = 18
-    preset: str = "medium"
-    pix_fmt: str = "yuv420p"
-    batch_size: int | None = None  # frames per forward pass; default 16 on GPU, 4 on CPU
-
-    def validate(self) -> "VideoOptions":
-        """Refuse values out of range before anything is opened or written."""
-        if not 0 <= self.strength <= 1:
-            raise ValueError(f"temporal smoothing must be between 0 and 1, got {self.strength}")
-        if not 0 <= self.crf <= MAX_CRF:
-            raise ValueError(f"quality (CRF) must be between 0 and {MAX_CRF}, got {self.crf}")
-        # Each frame of a batch is held in memory at full resolution: a bound keeps memory flat.
-        if self.batch_size is not None and not 1 <= self.batch_size <= MAX_BATCH:
-            raise ValueError(f"batch must be between 1 and {MAX_BATCH} frames, got {self.batch_size}")
-        return self
 
 
 def output_codec(dst: Path, options: VideoOptions) -> str:
@@ -114,7 +93,7 @@ class VideoWriter:
             self.out.close()
             raise
         self.last_pts: int | None = None
-        self.dropped = 0
+        self.nudged = 0  # frames put one tick later than their own time (see write)
         self.closed = False
 
     def _setup(self, source, info: VideoInfo, options: VideoOptions, codec: str) -> None:
@@ -137,6 +116,7 @@ class VideoWriter:
         else:
             # Constant-rate containers (AVI) count frames: one tick per frame of the input's rate.
             self.time_base = 1 / Fraction(info.fps)
+            self._refuse_crowded_frames(source, info)
         # The muxer may still pick its own stream time base (MKV: 1/1000); packets are rescaled.
         self.stream.time_base = self.stream.codec_context.time_base = self.time_base
         opts = {}
@@ -166,16 +146,33 @@ class VideoWriter:
             self.stream.metadata["language"] = src_v.language
 
         self.out.metadata.update({k: v for k, v in source.metadata.items() if k.lower() != "encoder"})
-        self.passthrough: dict[int, object] = {}
-        for s in list(source.streams.audio) + list(source.streams.subtitles):
+        self.passthrough: dict[int, object] = {}  # input stream index -> copy, for streams with packets
+        for s in source.streams:
+            if s.index == src_v.index:
+                continue
+            if s.type == "video":
+                log.warning("%s: video stream %d (%s) dropped: only the first video stream is colourised",
+                            self.name, s.index, _label(s))
+                continue
+            copy = None
             try:
-                self.passthrough[s.index] = self.out.add_stream_from_template(s)
+                # The muxer checks attachments and data streams only when it writes the header.
+                if s.type in ("audio", "subtitle") or self._can_hold(s):
+                    copy = self.out.add_stream_from_template(s)
             except (ValueError, av.error.FFmpegError) as e:
                 if s.type == "audio":
                     raise VideoError(f"{self.name}: {self.path.suffix} cannot hold the {s.codec_context.name} "
                                      f"audio of the input ({e}); choose a .mkv output") from None
-                log.warning("%s: subtitle stream %d (%s) cannot be stored in %s: dropped", self.name, s.index,
-                            s.codec_context.name, self.path.suffix)
+            if copy is None:
+                log.warning("%s: %s stream %d (%s) cannot be stored in %s: dropped", self.name, s.type, s.index,
+                            _label(s), self.path.suffix)
+                continue
+            # A template gives the codec only: the track's language, title and default/forced flags
+            # are the stream's own.
+            copy.metadata.update(s.metadata)
+            copy.disposition = s.disposition
+            if s.type != "attachment":  # an attachment lives in the header: it has no packets
+                self.passthrough[s.index] = copy
         try:
             chapters = source.chapters()
             if chapters:
@@ -183,14 +180,39 @@ class VideoWriter:
         except (AttributeError, ValueError, av.error.FFmpegError) as e:
             log.warning("chapters could not be copied: %s", e)
 
+    def _refuse_crowded_frames(self, source, info: VideoInfo) -> None:
+        """Refuse, before any work, a variable-rate input whose frames come closer together than
+        the constant rate's ticks: an encoder takes one frame a tick, so some would be lost."""
+        with open_input(source.name) as scan:
+            stream = scan.streams.video[0]
+            ticks = [round(p.pts * stream.time_base / self.time_base)
+                     for p in scan.demux(stream) if p.size and p.pts is not None]
+        crowded = len(ticks) - len(set(ticks))
+        if crowded:
+            raise VideoError(f"{self.name}: the input's frame rate varies, and {self.path.suffix} stores a "
+                             f"constant one ({float(info.fps):.3g} fps): {crowded} of its {len(ticks)} frames "
+                             f"would be lost; choose a .mp4 or .mkv output")
+
+    def _can_hold(self, stream) -> bool:
+        """Whether the output format takes a copy of ``stream``, tried on a scratch file."""
+        try:
+            with av.open(io.BytesIO(), mode="w", format=self.out.format.name) as scratch:
+                scratch.add_stream_from_template(stream)
+                scratch.start_encoding()
+            return True
+        except (ValueError, av.error.FFmpegError):
+            return False
+
     def write(self, pixels: np.ndarray, pts: int | None) -> None:
         """Encode one frame: yuv420p planes (when ``yuv420p_matrix`` is set) or RGB (H, W, 3)."""
         if pts is not None and self.time_base != self.src_time_base:
             pts = round(pts * self.src_time_base / self.time_base)
         if pts is not None and self.last_pts is not None and pts <= self.last_pts:
-            # A repeat for a damaged packet can land out of display order; encoders need rising pts.
-            self.dropped += 1
-            return
+            # Encoders need rising timestamps. Only a broken input gets here (a repeat that would
+            # land out of order is never queued, and a constant-rate output is refused up front
+            # when frames would share a tick): keep the frame, one tick after the last.
+            self.nudged += 1
+            pts = self.last_pts + 1
         if self.yuv420p_matrix:
             frame = av.VideoFrame.from_ndarray(pixels, format="yuv420p")
         else:
@@ -209,6 +231,9 @@ class VideoWriter:
 
     def close(self) -> None:
         """Flush the encoder and finish the file."""
+        if self.nudged:
+            log.warning("%s: %d frame(s) of the input had a timestamp no later than the frame before; each "
+                        "was put one tick after it", self.name, self.nudged)
         for packet in self.stream.encode(None):
             self.out.mux(packet)
         self.closed = True
@@ -222,6 +247,12 @@ class VideoWriter:
             self.out.close()
         except (av.error.FFmpegError, OSError, ValueError):
             pass
+
+
+def _label(stream) -> str:
+    """What a warning calls a stream: an attachment's file name, else its codec."""
+    codec = stream.codec_context.name if stream.codec_context is not None else None
+    return stream.metadata.get("filename") or codec or getattr(stream, "name", None) or "unknown codec"
 
 
 _DONE = object()
@@ -264,10 +295,16 @@ class EncodeThread(threading.Thread):
                 try:
                     item = self.frames.get(timeout=0.1)
                 except queue.Empty:
-                    continue
+                    item = None
                 finally:
                     t1 = time.perf_counter()
                     self.starved += t1 - t0
+                if item is None:
+                    # The decode thread may be waiting for room for copied packets before it can
+                    # read the next frame: a bounded queue needs draining while frames are late too.
+                    self._drain_copied()
+                    self.busy += time.perf_counter() - t1
+                    continue
                 if item is _DONE:
                     self._drain_copied()
                     self.writer.close()
@@ -292,9 +329,11 @@ class EncodeThread(threading.Thread):
         if self.error is not None:
             raise self.error
 
-    def abort(self) -> None:
-        """Stop without finishing the file (a no-op after :meth:`finish`)."""
+    def abort(self) -> bool:
+        """Stop without finishing the file (a no-op after :meth:`finish`). False (reported) if the
+        thread is stuck: the file is then left to it, not closed under it."""
         self.abort_event.set()
-        if self.is_alive():
-            self.join(timeout=5)
+        if self.is_alive() and not join_or_report(self):
+            return False
         self.writer.abort()
+        return True

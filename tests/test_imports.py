@@ -1,0 +1,44 @@
+"""Import boundaries, each checked in a fresh interpreter: the engine, photo, video and CLI code
+never import Qt or the app (so they work without PySide6), and reading a video (the PyAV reader:
+probing, frame reading) never imports torch (so the app can show a video before any model loads)."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+from video_fixtures import write_clip
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_python(code: str) -> None:
+    """Run ``code`` in a new interpreter from the checkout; fail with its output if it fails."""
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+
+def test_engine_photo_video_and_cli_never_import_qt_or_the_app():
+    run_python(
+        "import sys\n"
+        "import vidcolor.engine, vidcolor.photo, vidcolor.video, vidcolor.cli\n"
+        "import vidcolor.video.pipeline, vidcolor.video.reader, vidcolor.video.writer\n"
+        "bad = sorted(m for m in sys.modules\n"
+        "             if m.startswith(('PySide6', 'PyQt', 'shiboken')) or m == 'gui' or m.startswith('gui.'))\n"
+        "assert not bad, bad\n"
+    )
+
+
+def test_the_pyav_reader_never_imports_torch(tmp_path):
+    clip = write_clip(tmp_path / "tiny.mkv", 4, size=(32, 24))
+    run_python(
+        "import sys\n"
+        "import vidcolor.video.reader as reader\n"
+        "from vidcolor.video import FrameReader, VideoError, probe, read_frame\n"
+        f"info = probe({str(clip)!r})\n"
+        "assert (info.width, info.height) == (32, 24), info\n"
+        f"frame = read_frame({str(clip)!r}, 0.05)\n"
+        f"with FrameReader({str(clip)!r}) as frames:\n"
+        "    frames.read(0.1)\n"
+        "bad = sorted(m for m in sys.modules if m == 'torch' or m.startswith('torch.'))\n"
+        "assert not bad, bad[:10]\n"
+    )

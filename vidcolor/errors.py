@@ -1,0 +1,25 @@
+"""The errors vidcolor raises, in a module that imports nothing else: the PyAV reader, the app and
+any caller can catch them by type without pulling in torch."""
+
+
+class VidcolorError(Exception):
+    """Base of the errors below."""
+
+
+class Cancelled(VidcolorError):
+    """Work was cancelled through its ``cancel`` event; nothing it would have written remains."""
+
+
+class PhotoError(VidcolorError, ValueError):
+    """A photo cannot be read or written; the message says which file and why."""
+
+
+class VideoError(VidcolorError, ValueError):
+    """A video cannot be read or written; the message says which file and why."""
+
+
+class WeightsError(VidcolorError, RuntimeError):
+    """A weight file is missing, corrupt, or does not fit the model it describes."""
+
+
+__all__ = ["VidcolorError", "Cancelled", "PhotoError", "VideoError", "WeightsError"]

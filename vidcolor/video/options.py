@@ -1,0 +1,30 @@
+"""What a video render can be asked for: smoothing, encoder and batching, checked before any work."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DEFAULT_SMOOTHING = 0.8  # temporal smoothing of a*b*: the CLI's, the app's and the library's default
+MAX_CRF = 63  # the largest any of the CRF codecs takes (libaom-av1, libvpx-vp9)
+MAX_BATCH = 256
+
+
+@dataclass
+class VideoOptions:
+    strength: float = DEFAULT_SMOOTHING  # temporal smoothing of a*b*, 0 = per frame
+    codec: str | None = None  # default: from the output extension (H.264 in MP4/MOV/MKV)
+    crf: int = 18
+    preset: str = "medium"
+    pix_fmt: str = "yuv420p"
+    batch_size: int | None = None  # frames per forward pass; default 16 on GPU, 4 on CPU
+
+    def validate(self) -> "VideoOptions":
+        """Refuse values out of range before anything is opened or written."""
+        if not 0 <= self.strength <= 1:
+            raise ValueError(f"temporal smoothing must be between 0 and 1, got {self.strength}")
+        if not 0 <= self.crf <= MAX_CRF:
+            raise ValueError(f"quality (CRF) must be between 0 and {MAX_CRF}, got {self.crf}")
+        # Each frame of a batch is held in memory at full resolution: a bound keeps memory flat.
+        if self.batch_size is not None and not 1 <= self.batch_size <= MAX_BATCH:
+            raise ValueError(f"batch must be between 1 and {MAX_BATCH} frames, got {self.batch_size}")
+        return self
