@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from functools import partial
 from pathlib import Path
@@ -87,6 +88,7 @@ class MainWindow(QMainWindow):
         self.video_panel.errorOccurred.connect(self.show_error)
         self.video_panel.renderRequested.connect(self.render_video)
         self.render_bar.errorOccurred.connect(self.show_error)
+        self.render_bar.rendered.connect(lambda report: self._forget_render(report.source))
         self.render_bar.runningChanged.connect(lambda _running: self._update_actions())
         self.render_bar.loadRequested.connect(self.open_path)
         self.view.viewChanged.connect(self._update_zoom_label)
@@ -324,6 +326,8 @@ class MainWindow(QMainWindow):
             self.video_panel.show()
             self.video_panel.load(opened)
         self._update_actions()
+        if isinstance(opened, jobs.OpenedVideo):
+            self._offer_resume(opened.path)
 
     def _open_failed(self, path: Path, error) -> None:
         self.statusBar().clearMessage()
@@ -438,8 +442,44 @@ class MainWindow(QMainWindow):
         if self._closing:
             return
         model, device = model_and_device
+        # Remembered until it finishes: after a crash, opening the video offers to resume it.
+        self._store_renders({**self._interrupted_renders(), str(src): str(dst)})
         self.render_bar.start(src, dst, model, device, s.render_settings(), s.video_options())
         self._update_actions()
+
+    def _interrupted_renders(self) -> dict[str, str]:
+        try:
+            renders = json.loads(str(self.store.value("renders/unfinished", "{}")))
+        except ValueError:
+            return {}
+        return renders if isinstance(renders, dict) else {}
+
+    def _store_renders(self, renders: dict[str, str]) -> None:
+        self.store.setValue("renders/unfinished", json.dumps(renders))
+
+    def _forget_render(self, src) -> None:
+        self._store_renders({k: v for k, v in self._interrupted_renders().items() if k != str(src)})
+
+    def _offer_resume(self, src: Path) -> None:
+        from vidcolor.video.segments import discard_interrupted, interrupted_frames
+
+        dst = self._interrupted_renders().get(str(src))
+        if dst is None or self.render_bar.is_running():
+            return
+        frames = interrupted_frames(Path(dst))
+        if not frames:
+            self._forget_render(src)
+            return
+        answer = QMessageBox.question(
+            self, "Resume the interrupted render?",
+            f"A render of {src.name} to {Path(dst).name} stopped after {frames} frames. Resume it where it "
+            "stopped? (No discards what it rendered.)",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes)
+        if answer == QMessageBox.StandardButton.Yes:
+            self.render_video(Path(dst))
+        else:
+            discard_interrupted(Path(dst))
+            self._forget_render(src)
 
     # -- settings ----------------------------------------------------------------------------------
     def _on_settings_changed(self, s: AppSettings) -> None:

@@ -128,7 +128,8 @@ class RenderBar(QFrame):
         else:
             frames = f"{info.done} frames"
         eta = f" · ETA {format_time(info.eta, precise=False)}" if info.eta is not None else ""
-        self.stats.setText(f"{frames} · {info.fps:.1f} fps{eta}")
+        resumed = f" · resumed after {info.resumed}" if info.resumed else ""
+        self.stats.setText(f"{frames}{resumed} · {info.fps:.1f} fps{eta}")
 
     def _release(self, thread: TaskThread) -> None:
         # The result signal is sent from inside run(); wait for run() to return before the

@@ -152,7 +152,7 @@ def test_a_failed_sheet_write_leaves_no_temporary_file(old_photos, tmp_path, cap
 
 
 def test_tune_decoding_sweeps_the_tune_split_and_writes_the_choice(data_root, tmp_path, capsys):
-    from vidcolor.decoding import BLENDS, TEMPERATURES
+    from vidcolor.decoding import BLENDS, GAINS, TEMPERATURES
     from vidcolor.weights import default_model_path, load_colorizer
 
     out = tmp_path / "tuned.safetensors"
@@ -160,12 +160,15 @@ def test_tune_decoding_sweeps_the_tune_split_and_writes_the_choice(data_root, tm
     printed = capsys.readouterr().out
     held = D.tune_sources(["scenes_a", "scenes_b", "utkface_crop_part1"])
     assert f"tune split: {len(list((data_root / 'train' / next(iter(held))).iterdir()))} scene photos" in printed
-    assert printed.count("\n") >= len(TEMPERATURES) * len(BLENDS)
+    assert printed.count("\n") >= len(TEMPERATURES) * len(BLENDS) * len(GAINS)
     model, info = load_colorizer(out)
     shipped, shipped_info = load_colorizer(default_model_path())
     chosen = info["decoding"]
-    assert (model.config.temperature, model.config.blend) == (chosen["temperature"], chosen["blend"])
-    assert f"chosen: temperature {chosen['temperature']}, blend {chosen['blend']}" in printed
+    config = model.config
+    assert (config.temperature, config.blend, config.chroma_gain) == (chosen["temperature"], chosen["blend"],
+                                                                       chosen["chroma_gain"])
+    assert (f"chosen: temperature {chosen['temperature']}, blend {chosen['blend']}, "
+            f"chroma gain {chosen['chroma_gain']}") in printed
     assert info["preset"] == shipped_info["preset"]  # the training info is kept
     for a, b in zip(model.state_dict().values(), shipped.state_dict().values()):
         assert np.array_equal(a.numpy(), b.numpy())

@@ -328,3 +328,13 @@ def test_embedding_may_be_a_function_of_the_backbones_own(fused):
         assert torch.equal(fused(L, embedding=lambda e: e)["ab"], fused(L)["ab"])
         assert torch.equal(fused(L, embedding=lambda e: torch.zeros_like(e))["ab"],
                            fused(L, embedding=torch.zeros_like(own))["ab"])
+
+
+def test_chroma_gain_scales_the_decoded_colour_and_defaults_to_one():
+    torch.manual_seed(0)
+    model = FusionColorizer(ModelConfig(backbone_classes=10))
+    out = {"ab": torch.rand(1, 2, 4, 4) * 2 - 1, "logits": torch.randn(1, len(model.ab_bins), 2, 2)}
+    plain = model.decode_ab(out)
+    torch.testing.assert_close(model.decode_ab(out, gain=1.4), plain * 1.4)
+    gained = FusionColorizer(ModelConfig(backbone_classes=10, chroma_gain=1.2))
+    torch.testing.assert_close(gained.decode_ab(out), plain * 1.2)

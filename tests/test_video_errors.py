@@ -17,7 +17,7 @@ import pytest
 import torch
 
 from vidcolor.color import rgb_to_lab
-from vidcolor.video import VideoError, VideoOptions, colorize_video, pipeline, probe, reader, writer
+from vidcolor.video import VideoError, VideoOptions, colorize_video, pipeline, probe, reader, segments
 from vidcolor.video.writer import EncodeThread
 from video_fixtures import (colorizer, damage_packets, leftovers, no_thread_leak,  # noqa: F401
                             packet_pts, textured_ramp, video_pts, write_audio_only, write_clip)
@@ -165,16 +165,16 @@ def test_audio_the_output_container_cannot_hold_names_the_file(tmp_path, coloriz
 
 def _failing_writes(monkeypatch, fail_at: int, first_delay: float = 0.0, delay: float = 0.0) -> list:
     """Make the encoder's ``fail_at``-th write raise "disk full" (after optional delays)."""
-    original, count = writer.VideoWriter.write, []
+    original, count = segments.SegmentEncoder.write, []
 
-    def write(self, pixels, pts):
+    def write(self, pixels, pts, *flags):
         count.append(pts)
         time.sleep(first_delay if len(count) == 1 else delay)
         if len(count) == fail_at:
             raise OSError(errno.ENOSPC, "No space left on device")
-        return original(self, pixels, pts)
+        return original(self, pixels, pts, *flags)
 
-    monkeypatch.setattr(writer.VideoWriter, "write", write)
+    monkeypatch.setattr(segments.SegmentEncoder, "write", write)
     return count
 
 
@@ -310,7 +310,7 @@ def test_every_frame_is_decoded_whatever_the_thread_count(damaged_clip, threads)
     # the decoder are lost and repeated. DAMAGED is far enough from the end for 16 threads.)
     clean, src = damaged_clip
     with av.open(str(src)) as container:
-        decoder = reader.DecodeThread(container, False, {})
+        decoder = reader.DecodeThread(container, False)
         decoder.stream.codec_context.thread_count = threads
         decoder.start()
         frames = list(decoder)

@@ -70,13 +70,14 @@ def test_frame_count_and_timestamps_are_kept(ntsc):
 
 def test_report_says_where_the_time_went(ntsc):
     stages = ntsc[2].stages
-    assert set(stages) == {"wait_decode", "colorize", "wait_encode", "decode_blocked", "encode", "encode_starved"}
+    assert set(stages) == {"wait_decode", "colorize", "wait_encode", "decode_blocked", "encode", "encode_starved",
+                           "mux"}
     assert min(stages.values()) >= 0
     assert stages["colorize"] > 0 and stages["encode"] > 0
     # The main thread's three states and the encoder's two do not overlap within their thread.
     assert stages["wait_decode"] + stages["colorize"] + stages["wait_encode"] <= ntsc[2].seconds
     assert stages["encode"] + stages["encode_starved"] <= ntsc[2].seconds
-    assert "encode:" in pipeline.stage_summary(stages)
+    assert "encode:" in pipeline.stage_summary(stages) and "final mux" in pipeline.stage_summary(stages)
 
 
 def test_exact_rational_frame_rate_and_time_base(ntsc):
@@ -577,7 +578,7 @@ def test_cpu_and_gpu_ways_of_finishing_frames_agree(matrix, monkeypatch):
 def test_decode_thread_does_not_run_ahead(tmp_path):
     src = write_clip(tmp_path / "long.mkv", 300, size=(64, 48), picture=brightness_ramp, bframes=False)
     with open_input(src) as container:
-        decoder = DecodeThread(container, False, {}, maxsize=8)
+        decoder = DecodeThread(container, False, maxsize=8)
         assert decoder.frames.maxsize == 8
         decoder.start()
         try:

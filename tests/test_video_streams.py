@@ -8,8 +8,6 @@ Every clip is generated with PyAV into the test's folder (see ``video_fixtures``
 from __future__ import annotations
 
 import logging
-import queue
-import threading
 from fractions import Fraction
 from pathlib import Path
 
@@ -19,6 +17,7 @@ import pytest
 
 from vidcolor.cli import main
 from vidcolor.video import VideoError, VideoOptions, colorize_video, pipeline, probe, reader
+from vidcolor.video.segments import RenderState, SegmentEncoder, mux_output
 from vidcolor.video.writer import VideoWriter
 from video_fixtures import (colorizer, leftovers, no_thread_leak, packets, video_pts,  # noqa: F401
                             write_clip)
@@ -39,13 +38,13 @@ def crowded_vfr(tmp_path) -> Path:
 
 
 def test_variable_rate_into_avi_is_refused_before_any_work(crowded_vfr, tmp_path, colorizer, monkeypatch):
-    frames, write = [], VideoWriter.write
+    frames, write = [], SegmentEncoder.write
 
-    def recording(self, pixels, pts):
+    def recording(self, pixels, pts, *flags):
         frames.append(pts)
-        write(self, pixels, pts)
+        write(self, pixels, pts, *flags)
 
-    monkeypatch.setattr(VideoWriter, "write", recording)
+    monkeypatch.setattr(SegmentEncoder, "write", recording)
     with pytest.raises(VideoError) as error:
         colorize_video(colorizer, crowded_vfr, tmp_path / "out.avi")
     message = str(error.value)
@@ -75,10 +74,14 @@ def test_a_frame_whose_time_does_not_rise_is_kept(tmp_path):
     dst = tmp_path / "out.mkv"
     with av.open(str(src)) as container:
         writer = VideoWriter(dst, container, probe(src), VideoOptions())
+        state = RenderState.begin(dst, {"test": 1})
+        encoder = SegmentEncoder(writer, state)
         planes = np.full((48 * 3 // 2, 64), 128, np.uint8)
         for pts in (0, 40, 40, 80):
-            writer.write(planes, pts)
-        writer.close()
+            encoder.write(planes, pts)
+        encoder.close()
+        mux_output(writer, state, container)
+        state.remove()
     assert video_pts(dst) == [0, 40, 41, 80]
 
 
@@ -104,49 +107,6 @@ def test_a_repeat_found_after_a_later_frame_went_out_is_not_queued(tmp_path, col
     assert video_pts(dst) == expected
     assert report.frames == len(expected) and report.damaged == 1
     assert "stays on screen" in caplog.text
-
-
-# -- copied packets: a bounded queue ----------------------------------------------------------------
-
-def test_copied_packets_go_through_a_bounded_queue_without_a_hang(tmp_path, colorizer, monkeypatch):
-    # 5 fps with 44.1 kHz AAC: about nine audio packets between two frames, so with room for two
-    # the decode thread waits on the audio before a batch of frames is complete; the encode thread
-    # has no frame yet, and must drain the audio while it waits.
-    src = write_clip(tmp_path / "in.mkv", 12, size=(64, 48), rate=5, audio=[("aac", 44100, "mono")])
-    monkeypatch.setattr(reader, "PASSTHROUGH_QUEUE", 2)
-    decoders = []
-
-    class Recording(reader.DecodeThread):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            decoders.append(self)
-
-    monkeypatch.setattr(pipeline, "DecodeThread", Recording)
-    outcome = []
-
-    def render():
-        try:
-            outcome.append(colorize_video(colorizer, src, tmp_path / "out.mkv", VideoOptions(batch_size=4)))
-        except BaseException as e:  # noqa: BLE001 - any outcome but a hang
-            outcome.append(e)
-
-    worker = threading.Thread(target=render, name="test-render", daemon=True)
-    worker.start()
-    worker.join(30)  # a second or two when it works
-    hung = worker.is_alive()
-    while worker.is_alive():  # unblock it so that it does not outlive the test
-        try:
-            decoders[0].passthrough.get_nowait()
-        except queue.Empty:
-            pass
-        worker.join(0.1)
-    assert not hung, "the render hung on a full queue of copied packets"
-    assert decoders[0].passthrough.maxsize == 2
-    assert not isinstance(outcome[0], BaseException), outcome[0]
-    assert outcome[0].frames == 12
-    before, after = packets(src, "audio"), packets(tmp_path / "out.mkv", "audio")
-    assert len(before[0]) > 50
-    assert after == before  # every packet, bit-exact, at its time
 
 
 # -- copied streams: language, title, flags, attachments ---------------------------------------------

@@ -1,4 +1,5 @@
-"""Choose a model's decoding settings (annealing temperature, classification share) on the tune split.
+"""Choose a model's decoding settings (annealing temperature, classification share, chroma gain)
+on the tune split.
 
 The network runs once per photo; every setting of the grid then only decodes, joins and scores,
 exactly as ``vidcolor eval`` would. The rule: the largest PSNR gain over gray among the settings
@@ -22,20 +23,22 @@ from .train.loop import COLOURFULNESS_TARGET, tune_score
 
 TEMPERATURES = (0.2, 0.3, 0.38, 0.5, 0.7, 1.0)
 BLENDS = (0.0, 0.25, 0.5, 0.75, 1.0)
+GAINS = (1.0, 1.2, 1.4)
 
 
-def sweep(colorizer, files: list[Path], temperatures=TEMPERATURES, blends=BLENDS, progress: bool = True) -> list[dict]:
-    """Summaries (as ``vidcolor eval`` makes them) of ``files`` for every (temperature, blend)."""
-    grid = list(itertools.product(temperatures, blends))
+def sweep(colorizer, files: list[Path], temperatures=TEMPERATURES, blends=BLENDS, gains=GAINS,
+          progress: bool = True) -> list[dict]:
+    """Summaries (as ``vidcolor eval`` makes them) of ``files`` for every (temperature, blend, gain)."""
+    grid = list(itertools.product(temperatures, blends, gains))
     rows: list[list[dict]] = [[] for _ in grid]
     for f in tqdm(files, desc="decoding sweep", unit="img", disable=not progress):
         truth_u8 = D.read_rgb(f)
         L = rgb_to_l(torch.from_numpy(truth_u8).permute(2, 0, 1).float()[None] / 255)
         out = colorizer.heads(colorizer.network_input(L.to(colorizer.device)))
-        for i, (t, b) in enumerate(grid):
-            ab = colorizer.decode(out, t, b)[0].float()
+        for i, (t, b, g) in enumerate(grid):
+            ab = colorizer.decode(out, t, b, g)[0].float()
             rows[i].append(score_output(colorizer.join_to_numpy(L[0], ab, np.dtype(np.float32)), truth_u8)[0])
-    return [{"temperature": t, "blend": b, **summarise(r)} for (t, b), r in zip(grid, rows)]
+    return [{"temperature": t, "blend": b, "chroma_gain": g, **summarise(r)} for (t, b, g), r in zip(grid, rows)]
 
 
 def choose(rows: list[dict]) -> dict:

@@ -102,11 +102,11 @@ class Colorizer:
             return self.model(L_net, embedding)
 
     def decode(self, out: dict[str, torch.Tensor], temperature: float | None = None,
-               blend: float | None = None) -> torch.Tensor:
+               blend: float | None = None, gain: float | None = None) -> torch.Tensor:
         """a*b* from :meth:`heads`, with the settings' decoding unless given, intensity applied."""
         s = self.settings
         ab = self.model.decode_ab(out, s.temperature if temperature is None else temperature,
-                                  s.blend if blend is None else blend)
+                                  s.blend if blend is None else blend, gain)
         return (ab * s.intensity).clamp(-AB_MAX, AB_MAX)
 
     def network_input(self, L_full: torch.Tensor) -> torch.Tensor:

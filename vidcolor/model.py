@@ -54,6 +54,9 @@ class ModelConfig:
     ab_grid: float = 10.0  # bin spacing of the classification head, in a*b* units
     temperature: float = 0.38  # annealed-mean temperature (Zhang et al.'s value until tuned)
     blend: float = 0.5  # share of the classification head's annealed mean in the output
+    # Scale of the decoded a*b*: a regression's mean of plausible colours is duller than any one
+    # of them, and scaling it up costs less PSNR than a larger classification share.
+    chroma_gain: float = 1.0
     # Backbone maps fused beside the embedding, by stride (e.g. (8, 16, 32)); () is the paper's
     # global fusion alone. With maps, the backbone sees the image once at its own aspect ratio
     # (no letterboxed copy), and its logits come from that same pass.
@@ -233,8 +236,13 @@ class FusionColorizer(nn.Module):
         return self.forward_head(self.forward_features(L, embedding, hints))
 
     def decode_ab(self, out: dict[str, torch.Tensor], temperature: float | None = None,
-                  blend: float | None = None) -> torch.Tensor:
-        """a*b* in a*b* units at H/2 ``(B, 2, H/2, W/2)`` from :meth:`forward_head` outputs."""
+                  blend: float | None = None, gain: float | None = None) -> torch.Tensor:
+        """a*b* in a*b* units at H/2 ``(B, 2, H/2, W/2)`` from :meth:`forward_head` outputs; the
+        config's decoding settings unless given."""
+        gain = self.config.chroma_gain if gain is None else gain
+        return self._mix_heads(out, temperature, blend) * gain
+
+    def _mix_heads(self, out: dict[str, torch.Tensor], temperature: float | None, blend: float | None) -> torch.Tensor:
         temperature = self.config.temperature if temperature is None else temperature
         blend = self.config.blend if blend is None else blend
         if "logits" not in out:

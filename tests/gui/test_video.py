@@ -182,3 +182,32 @@ def test_saving_a_frame_saves_the_frame_on_screen(qtbot, window, tmp_path):
         with Image.open(dst) as im:
             saved = lightness(im.convert("RGB")).mean()
         assert int(np.argmin(np.abs(np.array(originals) - saved))) == index
+
+
+@pytest.mark.parametrize("answer", ["yes", "no"])
+def test_opening_a_video_offers_to_resume_its_interrupted_render(qtbot, window, small_video, tmp_path, dialogs,
+                                                                 answer):
+    import json
+
+    from PySide6.QtWidgets import QMessageBox
+
+    from vidcolor.video import segments
+
+    dst = tmp_path / "clip_colour.mp4"
+    state = segments.resume_dir(dst)
+    state.mkdir()
+    (state / "state.json").write_text(json.dumps({"fingerprint": {}, "segments": [{"frames": 12}]}))
+    window.store.setValue("renders/unfinished", json.dumps({str(small_video): str(dst)}))
+    dialogs.answer = QMessageBox.StandardButton.Yes if answer == "yes" else QMessageBox.StandardButton.No
+    open_video(qtbot, window, small_video)
+    assert len(dialogs.questions) == 1 and "stopped after 12 frames" in dialogs.questions[0]
+    if answer == "yes":
+        bar = window.render_bar
+        qtbot.waitUntil(lambda: bar.last_report is not None, timeout=60_000)
+        assert bar.last_report.output == dst and dst.is_file()
+        assert not state.exists()  # (its settings were not these: started over, then done)
+    else:
+        assert not state.exists() and not dst.exists()
+    assert json.loads(window.store.value("renders/unfinished")) == {}
+    open_video(qtbot, window, small_video)
+    assert len(dialogs.questions) == 1  # asked once

@@ -26,6 +26,7 @@ from ..join import DEVICE_JOIN_PIXELS, from_unit_float, join_cpu, join_torch
 from .reader import DecodeThread, Frame, looks_colour, open_input, probe, pts_to_time
 from .temporal import AbSmoother, CutDetector, ShotEmbedding
 from .options import DEFAULT_SMOOTHING, VideoOptions
+from .segments import RenderState, SegmentEncoder, mux_output, render_fingerprint
 from .writer import EncodeThread, VideoWriter, output_codec, rgb_to_yuv420p, rgb_to_yuv420p_cpu
 
 log = logging.getLogger("vidcolor.video")
@@ -37,6 +38,7 @@ class ProgressInfo:
     total: int  # estimate; 0 if unknown
     fps: float
     eta: float | None  # seconds
+    resumed: int = 0  # frames kept from an interrupted render of the same output
 
 
 @dataclass
@@ -48,10 +50,13 @@ class VideoReport:
     colour_input: bool
     cuts: int
     stages: dict[str, float] = field(default_factory=dict)  # see :func:`stage_summary`
+    resumed: int = 0  # frames kept from an interrupted render of the same output
+    source: Path | None = None
 
     @property
     def fps(self) -> float:
-        return self.frames / self.seconds if self.seconds else 0.0
+        """Frames rendered by this call per second."""
+        return (self.frames - self.resumed) / self.seconds if self.seconds else 0.0
 
 
 def stage_summary(stages: dict[str, float]) -> str:
@@ -61,7 +66,8 @@ def stage_summary(stages: dict[str, float]) -> str:
     return (f"decode: {s['decode_blocked']:.1f} s waiting for room | "
             f"colourise: {s['colorize']:.1f} s busy, {s['wait_decode']:.1f} s waiting for frames, "
             f"{s['wait_encode']:.1f} s for the encoder | "
-            f"encode: {s['encode']:.1f} s busy, {s['encode_starved']:.1f} s waiting for frames")
+            f"encode: {s['encode']:.1f} s busy, {s['encode_starved']:.1f} s waiting for frames | "
+            f"final mux (sound and segments into the output): {s['mux']:.1f} s")
 
 
 class FrameColorizer:
@@ -75,6 +81,7 @@ class FrameColorizer:
         self.shot = ShotEmbedding()
         self.smoother = AbSmoother(strength)
         self.cut_count = 0
+        self.last_cuts: list[bool] = []  # which frames of the last call start a shot
         self._lut: torch.Tensor | None = None
 
     def __call__(self, frames: list[np.ndarray], yuv420p_matrix: str | None = None) -> list[np.ndarray]:
@@ -85,7 +92,7 @@ class FrameColorizer:
         # The network and the classifier see frames upright; a*b* is turned back afterwards.
         L_net = torch.rot90(c.network_input(L_full), self.turns, dims=(-2, -1))
         L_small = F.avg_pool2d(L_net, 2).cpu().numpy()[:, 0]
-        cuts = [self.cuts(L) for L in L_small]
+        cuts = self.last_cuts = [self.cuts(L) for L in L_small]
         self.cut_count += sum(cuts)
 
         def per_shot(own: torch.Tensor) -> torch.Tensor:
@@ -167,7 +174,9 @@ def _check_paths(src: Path, dst: Path, overwrite: bool) -> None:
 def colorize_video(colorizer: Colorizer, src: str | Path, dst: str | Path, options: VideoOptions | None = None,
                    progress: Callable[[ProgressInfo], None] | None = None,
                    cancel: threading.Event | None = None, overwrite: bool = True) -> VideoReport:
-    """Colourise ``src`` into ``dst``; raises :class:`Cancelled` (output removed) if ``cancel`` is set."""
+    """Colourise ``src`` into ``dst``. Raises :class:`Cancelled` (nothing left behind) if
+    ``cancel`` is set. After the process was killed, the same call goes on where the render
+    stopped (see :mod:`vidcolor.video.segments`)."""
     src, dst = Path(src), Path(dst)
     options = (options or VideoOptions()).validate()
     _check_paths(src, dst, overwrite)
@@ -176,62 +185,79 @@ def colorize_video(colorizer: Colorizer, src: str | Path, dst: str | Path, optio
     colour = _is_colour(src)
     if colour:
         log.warning("%s is already in colour: its luminance is colourised and its own colour replaced", src)
+    state = RenderState.begin(dst, render_fingerprint(colorizer, src, options))
+    resumed, resumed_damaged = state.frames, state.total("damaged")
+    if resumed:
+        log.warning("%s: resuming an interrupted render after its first %d frames", dst, resumed)
     t0 = time.perf_counter()
     done = 0
     stages = dict.fromkeys(("wait_decode", "colorize", "wait_encode"), 0.0)
     abandoned = False  # a stuck thread keeps the files it uses: closing them under it would crash
-    with atomic_output(dst) as tmp:
-        container = open_input(src)
-        try:
-            writer = VideoWriter(tmp, container, info, options, name=dst)
-            decoder = DecodeThread(container, colour, writer.passthrough, maxsize=32)
-            encoder = EncodeThread(writer, decoder.passthrough, maxsize=32)
-            colorize = FrameColorizer(colorizer, options.strength, info.rotation)
+    try:
+        with atomic_output(dst) as tmp:
+            container = open_input(src)
             try:
-                decoder.start()
-                encoder.start()
-                batches = _batches(decoder.frames_until(cancel), options.batch_size or default_batch(colorizer))
-                while True:
-                    t1 = time.perf_counter()
-                    try:
-                        batch = next(batches, None)
-                        if cancel is not None and cancel.is_set():
-                            raise Cancelled
-                    except Cancelled:
-                        raise Cancelled(f"{dst}: render cancelled") from None
-                    t2 = time.perf_counter()
-                    stages["wait_decode"] += t2 - t1
-                    if batch is None:
-                        break
-                    out = colorize([f.pixels for f in batch], writer.yuv420p_matrix)
-                    t3 = time.perf_counter()
-                    stages["colorize"] += t3 - t2
-                    for frame, pixels in zip(batch, out):
-                        encoder.put(pixels, frame.pts)
-                    stages["wait_encode"] += time.perf_counter() - t3
-                    done += len(batch)
-                    if progress is not None:
-                        elapsed = time.perf_counter() - t0
-                        fps = done / elapsed if elapsed > 0 else 0.0
-                        total = max(info.frame_count, done)
-                        progress(ProgressInfo(done, total, fps, (total - done) / fps if fps > 0 else None))
-                if done == 0:
-                    raise VideoError(f"{src}: no video frame could be decoded")
-                encoder.finish()
+                writer = VideoWriter(tmp, container, info, options, name=dst)
+                start = None if state.last_source_pts is None else state.last_source_pts + 1
+                batch_size = options.batch_size or default_batch(colorizer)
+                decoder = DecodeThread(container, colour, maxsize=32, start_pts=start)
+                # Two batches in flight keep the encoder busy; more would only be lost to a crash.
+                encoder = EncodeThread(SegmentEncoder(writer, state), maxsize=2 * batch_size)
+                colorize = FrameColorizer(colorizer, options.strength, info.rotation)
+                try:
+                    decoder.start()
+                    encoder.start()
+                    batches = _batches(decoder.frames_until(cancel), batch_size)
+                    while True:
+                        t1 = time.perf_counter()
+                        try:
+                            batch = next(batches, None)
+                            if cancel is not None and cancel.is_set():
+                                raise Cancelled
+                        except Cancelled:
+                            raise Cancelled(f"{dst}: render cancelled") from None
+                        t2 = time.perf_counter()
+                        stages["wait_decode"] += t2 - t1
+                        if batch is None:
+                            break
+                        out = colorize([f.pixels for f in batch], writer.yuv420p_matrix)
+                        t3 = time.perf_counter()
+                        stages["colorize"] += t3 - t2
+                        for frame, pixels, cut in zip(batch, out, colorize.last_cuts):
+                            encoder.put(pixels, frame.pts, frame.damaged, cut)
+                        stages["wait_encode"] += time.perf_counter() - t3
+                        done += len(batch)
+                        if progress is not None:
+                            elapsed = time.perf_counter() - t0
+                            fps = done / elapsed if elapsed > 0 else 0.0
+                            total = max(info.frame_count, resumed + done)
+                            eta = (total - resumed - done) / fps if fps > 0 else None
+                            progress(ProgressInfo(resumed + done, total, fps, eta, resumed))
+                    if done + resumed == 0:
+                        raise VideoError(f"{src}: no video frame could be decoded")
+                    encoder.finish()
+                finally:
+                    abandoned = not all([decoder.close(), encoder.abort()])
+                    if abandoned:
+                        raise VideoError(f"{dst}: a worker thread did not stop; the render was abandoned")
+                t4 = time.perf_counter()
+                with open_input(src) as source:
+                    mux_output(writer, state, source)
+                stages["mux"] = time.perf_counter() - t4
             finally:
-                abandoned = not all([decoder.close(), encoder.abort()])
-                if abandoned:
-                    raise VideoError(f"{dst}: a worker thread did not stop; the render was abandoned")
-        finally:
-            if not abandoned:
-                container.close()
-    damaged = decoder.damaged
+                if not abandoned:
+                    container.close()
+    finally:
+        # Whatever ends the call leaves nothing behind (cancel, Ctrl-C and errors included): only
+        # a render killed outright (kill -9, power loss) keeps its segments for the next run.
+        state.remove()
+    damaged = resumed_damaged + decoder.damaged
     if damaged:
         log.warning("%s: %d damaged frame(s) were repeated or concealed", src, damaged)
     stages.update(decode_blocked=decoder.blocked, encode=encoder.busy, encode_starved=encoder.starved)
-    # Every frame queued is written (the writer drops none), so ``done`` is the output's frame count.
-    return VideoReport(done, damaged, time.perf_counter() - t0, dst, colour,
-                       colorize.cut_count, stages)
+    # Every frame queued is written (the encoder drops none), so the segments count the output's frames.
+    return VideoReport(state.frames, damaged, time.perf_counter() - t0, dst, colour, state.total("cuts"), stages,
+                       resumed, src)
 
 
 def _is_colour(src: Path) -> bool:
@@ -257,7 +283,7 @@ def preview_frames(colorizer: Colorizer, src: str | Path, start: float, seconds:
     info = probe(src)
     colour = _is_colour(Path(src))
     container = open_input(src)
-    decoder = DecodeThread(container, colour, {}, maxsize=8, start=start, stop=start + seconds)
+    decoder = DecodeThread(container, colour, maxsize=8, start=start, stop=start + seconds)
     colorize = FrameColorizer(colorizer, strength, info.rotation)
     turns = (info.rotation // 90) % 4
     at = start

@@ -244,35 +244,29 @@ def join_or_report(thread: threading.Thread, timeout: float | None = None) -> bo
         return False
     return True
 
-# Packets of the copied streams (audio, subtitles) held ahead of the video: a few seconds of sound.
-# Past it the decode thread waits for the encode thread, so a slow video stage cannot pile up a
-# long file's audio in memory.
-PASSTHROUGH_QUEUE = 256
-
 
 class DecodeThread(threading.Thread):
-    """Demuxes a file: video frames go to a bounded queue, other streams' packets to ``passthrough``.
+    """Decodes a file's video on its own thread into a bounded queue.
 
     Damaged packets are counted; a picture that cannot be decoded is replaced by a repeat of the
     previous one at its own timestamp, so frame count and timing survive.
     """
 
-    def __init__(self, container, colour: bool, passthrough_streams: dict, maxsize: int = 16,
-                 start: float | None = None, stop: float | None = None):
+    def __init__(self, container, colour: bool, maxsize: int = 16, start: float | None = None,
+                 stop: float | None = None, start_pts: int | None = None):
+        """Frames from ``start`` seconds (or from timestamp ``start_pts`` on) up to ``stop``."""
         super().__init__(name="vidcolor-decode", daemon=True)
         self.container, self.colour = container, colour
         self.stream = container.streams.video[0]
         self.stream.thread_type = "AUTO"
-        self.passthrough_streams = passthrough_streams  # input stream index -> output stream
         self.frames: queue.Queue = queue.Queue(maxsize)
-        self.passthrough: queue.Queue = queue.Queue(PASSTHROUGH_QUEUE)
         self.stop_event = threading.Event()
         self.error: BaseException | None = None
         self.damaged = 0
         self.late = 0  # repeats not queued: a later frame was already out (see _repeat)
         self.last_pts: int | None = None  # of the last frame queued
         self.blocked = 0.0  # seconds spent waiting for room in a full queue (decoding is ahead)
-        self.start_pts = None if start is None else time_to_pts(start, self.stream)
+        self.start_pts = start_pts if start is None else time_to_pts(start, self.stream)
         self.stop_pts = None if stop is None else time_to_pts(stop, self.stream)
 
     def run(self) -> None:
@@ -283,12 +277,12 @@ class DecodeThread(threading.Thread):
         finally:
             self._put(_END)
 
-    def _put(self, item, into: queue.Queue | None = None) -> bool:
+    def _put(self, item) -> bool:
         t0 = time.perf_counter()
         try:
             while not self.stop_event.is_set():
                 try:
-                    (self.frames if into is None else into).put(item, timeout=0.1)
+                    self.frames.put(item, timeout=0.1)
                     return True
                 except queue.Full:
                     continue
@@ -297,7 +291,6 @@ class DecodeThread(threading.Thread):
             self.blocked += time.perf_counter() - t0
 
     def _run(self) -> None:
-        streams = [self.stream] + [self.container.streams[i] for i in self.passthrough_streams]
         if self.start_pts is not None:
             self.container.seek(self.start_pts, stream=self.stream)
         last = None
@@ -305,13 +298,9 @@ class DecodeThread(threading.Thread):
         # of demuxed pictures are kept, and any time that a later frame skips over is filled with
         # a repeat of the last good frame.
         pending: list[int] = []
-        for packet in self.container.demux(streams):
+        for packet in self.container.demux(self.stream):
             if self.stop_event.is_set():
                 return
-            if packet.stream.index != self.stream.index:
-                if packet.dts is not None and not self._put(packet, self.passthrough):
-                    return
-                continue
             if packet.size and packet.pts is not None:
                 heapq.heappush(pending, packet.pts)
             try:

@@ -80,7 +80,9 @@ def rgb_to_yuv420p_cpu(rgb: np.ndarray, matrix: str) -> np.ndarray:
 
 
 class VideoWriter:
-    """Encodes RGB frames with their original timestamps and muxes copied packets beside them."""
+    """The output file: a video stream set up for the chosen encoder, the input's other streams
+    copied beside it. Video arrives as packets encoded apart (:meth:`new_encoder`, a render's
+    segments) and is muxed as it is."""
 
     def __init__(self, path: Path, source, info: VideoInfo, options: VideoOptions, name: Path | None = None):
         self.path = Path(path)
@@ -92,8 +94,6 @@ class VideoWriter:
         except BaseException:
             self.out.close()
             raise
-        self.last_pts: int | None = None
-        self.nudged = 0  # frames put one tick later than their own time (see write)
         self.closed = False
 
     def _setup(self, source, info: VideoInfo, options: VideoOptions, codec: str) -> None:
@@ -126,7 +126,7 @@ class VideoWriter:
             opts["preset"] = options.preset
         if codec == "libvpx-vp9":
             opts["b"] = "0"
-        self.stream.options = opts
+        self.stream.options = self.encoder_options = opts
         # HD and larger is BT.709 by convention, smaller BT.601; tag the file so players agree.
         self.colorspace = "ITU709" if h >= 720 else "ITU601"
         # Frames arrive as ready yuv420p planes when the size allows; otherwise as RGB.
@@ -203,38 +203,56 @@ class VideoWriter:
         except (ValueError, av.error.FFmpegError):
             return False
 
-    def write(self, pixels: np.ndarray, pts: int | None) -> None:
-        """Encode one frame: yuv420p planes (when ``yuv420p_matrix`` is set) or RGB (H, W, 3)."""
-        if pts is not None and self.time_base != self.src_time_base:
-            pts = round(pts * self.src_time_base / self.time_base)
-        if pts is not None and self.last_pts is not None and pts <= self.last_pts:
-            # Encoders need rising timestamps. Only a broken input gets here (a repeat that would
-            # land out of order is never queued, and a constant-rate output is refused up front
-            # when frames would share a tick): keep the frame, one tick after the last.
-            self.nudged += 1
-            pts = self.last_pts + 1
+    def new_encoder(self) -> av.CodecContext:
+        """An encoder set up exactly as the output's video stream, so that what it encodes can be
+        muxed into the output as it is (same parameters, same global headers)."""
+        ref = self.stream.codec_context
+        cc = av.CodecContext.create(ref.name, "w")
+        cc.width, cc.height, cc.pix_fmt = ref.width, ref.height, ref.pix_fmt
+        cc.time_base, cc.framerate, cc.flags = ref.time_base, ref.framerate, ref.flags
+        for attr in ("colorspace", "color_primaries", "color_trc", "color_range"):
+            try:
+                setattr(cc, attr, getattr(ref, attr))
+            except (AttributeError, TypeError, ValueError):
+                pass
+        cc.options = dict(self.encoder_options)
+        return cc
+
+    def video_frame(self, pixels: np.ndarray, pts: int) -> av.VideoFrame:
+        """A frame for :meth:`new_encoder`'s encoders: yuv420p planes (when ``yuv420p_matrix`` is
+        set) or RGB (H, W, 3); ``pts`` in the output's time base."""
         if self.yuv420p_matrix:
             frame = av.VideoFrame.from_ndarray(pixels, format="yuv420p")
         else:
             frame = av.VideoFrame.from_ndarray(pixels, format="rgb24")
             frame = frame.reformat(format=self.stream.pix_fmt, dst_colorspace=self.colorspace,
                                    dst_color_range="MPEG")
-        frame.pts = pts
-        frame.time_base = self.time_base
-        self.last_pts = pts
-        for packet in self.stream.encode(frame):
-            self.out.mux(packet)
+        frame.pts, frame.time_base = pts, self.time_base
+        return frame
+
+    def start(self, extradata: bytes | None) -> None:
+        """Write the header; ``extradata``: the global headers the video packets were encoded with,
+        which must be the output stream's own."""
+        self.out.start_encoding()
+        own = bytes(self.stream.codec_context.extradata or b"")
+        if extradata is not None and own != extradata:
+            raise VideoError(f"{self.name}: the rendered segments were encoded with other codec headers than "
+                             "this output's; render again from the start")
+
+    def mux_video(self, data: bytes, pts: int | None, dts: int | None, keyframe: bool) -> None:
+        """One encoded video packet, timestamps in the output's time base."""
+        packet = av.Packet(data)
+        packet.pts, packet.dts, packet.time_base, packet.is_keyframe = pts, dts, self.time_base, keyframe
+        packet.stream = self.stream
+        self.out.mux(packet)
 
     def mux_copied(self, packet) -> None:
         packet.stream = self.passthrough[packet.stream.index]
         self.out.mux(packet)
 
     def close(self) -> None:
-        """Flush the encoder and finish the file."""
-        if self.nudged:
-            log.warning("%s: %d frame(s) of the input had a timestamp no later than the frame before; each "
-                        "was put one tick after it", self.name, self.nudged)
-        for packet in self.stream.encode(None):
+        """Finish the file."""
+        for packet in self.stream.encode(None):  # nothing was encoded here: a formality
             self.out.mux(packet)
         self.closed = True
         self.out.close()
@@ -259,34 +277,27 @@ _DONE = object()
 
 
 class EncodeThread(threading.Thread):
-    """Takes (rgb, pts) from a bounded queue, encodes, and muxes copied packets as they arrive."""
+    """Hands frames from a bounded queue to ``sink.write`` (the encoder) on its own thread, then
+    ``sink.close()``; ``sink.abort()`` when stopped or failed."""
 
-    def __init__(self, writer: VideoWriter, copied: queue.Queue, maxsize: int = 16):
+    def __init__(self, sink, maxsize: int = 16):
         super().__init__(name="vidcolor-encode", daemon=True)
-        self.writer, self.copied = writer, copied
+        self.sink = sink
         self.frames: queue.Queue = queue.Queue(maxsize)
         self.error: BaseException | None = None
         self.abort_event = threading.Event()
-        self.busy = 0.0  # seconds encoding and muxing, flush included
+        self.busy = 0.0  # seconds encoding, flush included
         self.starved = 0.0  # seconds waiting for a frame to encode
 
-    def put(self, rgb: np.ndarray, pts: int | None) -> None:
+    def put(self, *item) -> None:
         while not self.abort_event.is_set():
             if self.error is not None:
                 raise self.error
             try:
-                self.frames.put((rgb, pts), timeout=0.1)
+                self.frames.put(item, timeout=0.1)
                 return
             except queue.Full:
                 continue
-
-    def _drain_copied(self) -> None:
-        while True:
-            try:
-                packet = self.copied.get_nowait()
-            except queue.Empty:
-                return
-            self.writer.mux_copied(packet)
 
     def run(self) -> None:
         try:
@@ -295,30 +306,22 @@ class EncodeThread(threading.Thread):
                 try:
                     item = self.frames.get(timeout=0.1)
                 except queue.Empty:
-                    item = None
+                    continue
                 finally:
                     t1 = time.perf_counter()
                     self.starved += t1 - t0
-                if item is None:
-                    # The decode thread may be waiting for room for copied packets before it can
-                    # read the next frame: a bounded queue needs draining while frames are late too.
-                    self._drain_copied()
-                    self.busy += time.perf_counter() - t1
-                    continue
                 if item is _DONE:
-                    self._drain_copied()
-                    self.writer.close()
+                    self.sink.close()
                     self.busy += time.perf_counter() - t1
                     return
-                self.writer.write(*item)
-                self._drain_copied()
+                self.sink.write(*item)
                 self.busy += time.perf_counter() - t1
         except BaseException as e:
             self.error = e
-        self.writer.abort()
+        self.sink.abort()
 
     def finish(self) -> None:
-        """Wait for everything queued to be written and the file closed; re-raises encode errors."""
+        """Wait for everything queued to be encoded and the sink closed; re-raises encode errors."""
         while self.is_alive() and self.error is None:
             try:
                 self.frames.put(_DONE, timeout=0.1)
@@ -330,10 +333,10 @@ class EncodeThread(threading.Thread):
             raise self.error
 
     def abort(self) -> bool:
-        """Stop without finishing the file (a no-op after :meth:`finish`). False (reported) if the
-        thread is stuck: the file is then left to it, not closed under it."""
+        """Stop without closing the sink (a no-op after :meth:`finish`). False (reported) if the
+        thread is stuck: the sink is then left to it, not aborted under it."""
         self.abort_event.set()
         if self.is_alive() and not join_or_report(self):
             return False
-        self.writer.abort()
+        self.sink.abort()
         return True
