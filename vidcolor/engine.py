@@ -19,6 +19,7 @@ import torch.nn.functional as F
 
 from .color import AB_MAX, rgb_to_l
 from .errors import Cancelled
+from .hints import Hint, check_inside, hint_map
 from .join import check_cancel, from_unit_float, join_cpu, join_torch
 from .model import FusionColorizer, round_to_multiple
 from .settings import RenderSettings
@@ -87,19 +88,21 @@ class Colorizer:
             return self.model.embed(L_net.to(self.device)).float()
 
     @torch.inference_mode()
-    def predict_ab(self, L_net: torch.Tensor, embedding=None) -> torch.Tensor:
+    def predict_ab(self, L_net: torch.Tensor, embedding=None, hints: torch.Tensor | None = None) -> torch.Tensor:
         """a*b* ``(B, 2, h/2, w/2)`` for network-size L* ``(B, 1, h, w)``, intensity applied;
-        ``embedding`` as :meth:`FusionColorizer.forward_features` takes it."""
-        return self.decode(self.heads(L_net, embedding))
+        ``embedding`` and ``hints`` as :meth:`FusionColorizer.forward_features` takes them."""
+        return self.decode(self.heads(L_net, embedding, hints))
 
     @torch.inference_mode()
-    def heads(self, L_net: torch.Tensor, embedding=None) -> dict[str, torch.Tensor]:
+    def heads(self, L_net: torch.Tensor, embedding=None, hints: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """The network's raw outputs for network-size L* (see :meth:`FusionColorizer.forward_head`)."""
         L_net = L_net.to(self.device).contiguous(memory_format=torch.channels_last)
         if isinstance(embedding, torch.Tensor):
             embedding = embedding.to(self.device)
+        if hints is not None:
+            hints = hints.to(self.device)
         with self._autocast():
-            return self.model(L_net, embedding)
+            return self.model(L_net, embedding, hints)
 
     def decode(self, out: dict[str, torch.Tensor], temperature: float | None = None,
                blend: float | None = None, gain: float | None = None) -> torch.Tensor:
@@ -115,22 +118,32 @@ class Colorizer:
         return F.interpolate(L_full.float(), size=(h, w), mode="bilinear", align_corners=False, antialias=True)
 
     # -- numpy images ------------------------------------------------------------------------------
-    def colorize_image(self, image: np.ndarray, cancel: threading.Event | None = None) -> np.ndarray:
+    def colorize_image(self, image: np.ndarray, cancel: threading.Event | None = None,
+                       hints: list[Hint] | None = None) -> np.ndarray:
         """Colourise one image: gray ``(H, W)`` or RGB ``(H, W, 3)`` (its luminance is used), uint8,
         uint16 or float in [0, 1]. Returns RGB ``(H, W, 3)`` of the same dtype and size. Setting
-        ``cancel`` stops a large image within a strip of rows, raising :class:`Cancelled`."""
-        return self.colorize_batch([image], cancel)[0]
+        ``cancel`` stops a large image within a strip of rows, raising :class:`Cancelled`.
+        ``hints``: colours the user knows, at pixels of the image (:mod:`vidcolor.hints`)."""
+        return self.colorize_batch([image], cancel, None if hints is None else [hints])[0]
 
-    def colorize_batch(self, images: list[np.ndarray], cancel: threading.Event | None = None) -> list[np.ndarray]:
-        """Colourise several images; those of one shape share a forward pass."""
+    def colorize_batch(self, images: list[np.ndarray], cancel: threading.Event | None = None,
+                       hints: list[list[Hint]] | None = None) -> list[np.ndarray]:
+        """Colourise several images (with each one's ``hints``); those of one shape share a pass."""
         results: list[np.ndarray | None] = [None] * len(images)
         groups: dict[tuple, list[int]] = {}
         for i, im in enumerate(images):
             groups.setdefault(_check_image(im).shape[:2], []).append(i)
-        for idx in groups.values():
+            if hints is not None:
+                check_inside(hints[i], im.shape[1], im.shape[0])
+        for (H, W), idx in groups.items():
             check_cancel(cancel)
             L_full = torch.stack([image_to_l(images[i]) for i in idx])
-            ab = self.predict_ab(self.network_input(L_full.to(self.device))).float()
+            L_net = self.network_input(L_full.to(self.device))
+            maps = None
+            if hints is not None and any(hints[i] for i in idx):
+                net = (L_net.shape[-1], L_net.shape[-2])
+                maps = torch.stack([hint_map(hints[i], (W, H), net) for i in idx])
+            ab = self.predict_ab(L_net, hints=maps).float()
             for j, i in enumerate(idx):
                 results[i] = self.join_to_numpy(L_full[j], ab[j], images[i].dtype, cancel)
         return results

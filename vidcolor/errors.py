@@ -18,8 +18,12 @@ class VideoError(VidcolorError, ValueError):
     """A video cannot be read or written; the message says which file and why."""
 
 
+class HintsError(VidcolorError, ValueError):
+    """A colour hints file is malformed or does not fit its image; the message names the file and point."""
+
+
 class WeightsError(VidcolorError, RuntimeError):
     """A weight file is missing, corrupt, or does not fit the model it describes."""
 
 
-__all__ = ["VidcolorError", "Cancelled", "PhotoError", "VideoError", "WeightsError"]
+__all__ = ["VidcolorError", "Cancelled", "PhotoError", "VideoError", "HintsError", "WeightsError"]

@@ -23,13 +23,15 @@ import torch
 from tqdm import tqdm
 
 from .atomic import atomic_output
-from .color import l_to_gray, lab_to_rgb, rgb_to_l
+from .color import l_to_gray, lab_to_rgb, rgb_to_l, rgb_to_lab
+from .hints import Hint
 from .metrics import colourfulness, mean_l_change, psnr
 from .train import data as D
 
 SHEET_THUMB = 180
 SHEET_ROWS = 16
 EVAL_COLUMNS = ("input (L* only)", "vidcolor", "ground truth")
+HINT_KEYS = ("hint_gain_db", "hint_ab_error", "hint_within_6")
 
 
 class SuiteSet(NamedTuple):
@@ -42,11 +44,25 @@ SUITE = {"val": SuiteSet("val", "all", False), "val_ood": SuiteSet("val_ood", "a
          "tune": SuiteSet("train", "tune", True)}
 
 
-def score_image(colorizer, truth_u8: np.ndarray) -> tuple[dict, np.ndarray, np.ndarray]:
-    """Metrics for one RGB uint8 photo, plus its gray input and our output (both RGB uint8)."""
+def score_image(colorizer, truth_u8: np.ndarray, hints: int = 0,
+                seed: int = 0) -> tuple[dict, np.ndarray, np.ndarray]:
+    """Metrics for one RGB uint8 photo, plus its gray input and our output (both RGB uint8). With
+    ``hints``, also the result of that many hints at random pixels (``seed``) with the truth's
+    colour there: its PSNR gain over the automatic result and the a*b* error at the hints."""
     truth = torch.from_numpy(truth_u8).permute(2, 0, 1).float()[None] / 255
-    gray = l_to_gray(rgb_to_l(truth))[0, 0].numpy()
-    row, ours_u8 = score_output(colorizer.colorize_image(gray.astype(np.float32)), truth_u8)
+    gray = l_to_gray(rgb_to_l(truth))[0, 0].numpy().astype(np.float32)
+    row, ours_u8 = score_output(colorizer.colorize_image(gray), truth_u8)
+    if hints:
+        rng = np.random.default_rng(seed)
+        h, w = gray.shape
+        ys, xs = rng.integers(0, h, hints), rng.integers(0, w, hints)
+        points = [Hint(float(x), float(y), "#%02X%02X%02X" % tuple(truth_u8[y, x])) for x, y in zip(xs, ys)]
+        hinted, hinted_u8 = score_output(colorizer.colorize_image(gray, hints=points), truth_u8)
+        lab = rgb_to_lab(torch.from_numpy(hinted_u8).permute(2, 0, 1).float() / 255)
+        errors = [float(np.hypot(lab[1, y, x] - a, lab[2, y, x] - b))
+                  for (a, b), x, y in zip((p.ab() for p in points), xs, ys)]
+        row.update(hint_gain_db=hinted["psnr"] - row["psnr"], hint_ab_error=float(np.mean(errors)),
+                   hint_within_6=float(np.mean(np.array(errors) <= 6)))
     gray_u8 = (np.repeat(gray[..., None], 3, axis=2) * 255 + 0.5).astype(np.uint8)
     return row, gray_u8, ours_u8
 
@@ -73,8 +89,9 @@ def score_output(ours: np.ndarray, truth_u8: np.ndarray) -> tuple[dict, np.ndarr
 def summarise(rows: list[dict]) -> dict:
     if not rows:
         return {"images": 0}
-    mean = {k: float(np.mean([r[k] for r in rows])) for k in
-            ("psnr", "psnr_gray", "gain_db", "colourfulness", "colourfulness_truth", "l_change")}
+    keys = ["psnr", "psnr_gray", "gain_db", "colourfulness", "colourfulness_truth", "l_change"]
+    keys += [k for k in HINT_KEYS if all(k in r for r in rows)]
+    mean = {k: float(np.mean([r[k] for r in rows])) for k in keys}
     mean["colourfulness_ratio"] = mean["colourfulness"] / max(mean["colourfulness_truth"], 1e-6)
     return {"images": len(rows), **mean}
 
@@ -103,7 +120,7 @@ def collect(inputs: list[Path], split: str = "all") -> list[tuple[Path, str]]:
 
 def evaluate_photos(colorizer, inputs: list[Path], split: str = "all", limit: int | None = None,
                     report: Path | None = None, sheet: Path | None = None, sheet_rows: int = SHEET_ROWS,
-                    progress: bool = True, name: str = "eval") -> dict:
+                    progress: bool = True, name: str = "eval", hints: int = 0) -> dict:
     if sheet:
         check_sheet_path(Path(sheet))
     files = collect(inputs, split)
@@ -114,7 +131,7 @@ def evaluate_photos(colorizer, inputs: list[Path], split: str = "all", limit: in
     pick = set(evenly(len(files), sheet_rows))
     for i, (f, source) in enumerate(tqdm(files, desc=name, unit="img", disable=not progress)):
         truth = D.read_rgb(f)
-        row, gray, ours = score_image(colorizer, truth)
+        row, gray, ours = score_image(colorizer, truth, hints, seed=i)
         row = {"file": str(f), "source": source, "group": "faces" if D.is_face(source) else "scenes", **row}
         rows.append(row)
         if i in pick:
@@ -124,7 +141,7 @@ def evaluate_photos(colorizer, inputs: list[Path], split: str = "all", limit: in
     result = {
         "settings": {"size": colorizer.settings.size, "intensity": colorizer.settings.intensity,
                      "temperature": colorizer.settings.temperature, "blend": colorizer.settings.blend,
-                     "model": colorizer.info, "split": split, "limit": limit},
+                     "model": colorizer.info, "split": split, "limit": limit, "hints": hints},
         "summary": {g: summarise([r for r in rows if r["group"] == g or g == "all"])
                     for g in ("scenes", "faces", "all")},
         "sources": {s: summarise([r for r in rows if r["source"] == s])
@@ -139,7 +156,8 @@ def evaluate_photos(colorizer, inputs: list[Path], split: str = "all", limit: in
 
 
 def evaluate_suite(colorizer, data_root: Path, sets=tuple(SUITE), limit: int | None = None,
-                   report: Path | None = None, sheet_dir: Path | None = None, progress: bool = True) -> dict:
+                   report: Path | None = None, sheet_dir: Path | None = None, progress: bool = True,
+                   hints: int = 0) -> dict:
     """``{set name: evaluate_photos result}`` for the named sets of the standard suite."""
     unknown = [s for s in sets if s not in SUITE]
     if unknown:
@@ -154,7 +172,7 @@ def evaluate_suite(colorizer, data_root: Path, sets=tuple(SUITE), limit: int | N
         spec = SUITE[name]
         sheet = Path(sheet_dir) / f"{name}.jpg" if sheet_dir else None
         results[name] = evaluate_photos(colorizer, [Path(data_root) / spec.folder], split=spec.split, limit=limit,
-                                        sheet=sheet, progress=progress, name=name)
+                                        sheet=sheet, progress=progress, name=name, hints=hints)
     if report:
         write_report(results, Path(report))
     return results
@@ -169,9 +187,13 @@ def format_table(result: dict, by_source: bool) -> str:
     if by_source:
         rows += [(f"  {src}", s) for src, s in result["sources"].items()]
     width = max(len(n) for n, _ in rows)
-    lines = [f"{'':{width}} {'photos':>6} {'PSNR':>6} {'gray':>6} {'gain dB':>7} {'colour/truth':>12}"]
+    hinted = "hint_gain_db" in rows[0][1]
+    lines = [f"{'':{width}} {'photos':>6} {'PSNR':>6} {'gray':>6} {'gain dB':>7} {'colour/truth':>12}"
+             + (f" {'hints: +dB':>10} {'a*b* err':>8} {'<=6':>5}" if hinted else "")]
     lines += [f"{n:{width}} {s['images']:6d} {s['psnr']:6.2f} {s['psnr_gray']:6.2f} {s['gain_db']:+7.2f} "
-              f"{s['colourfulness_ratio']:12.2f}" for n, s in rows]
+              f"{s['colourfulness_ratio']:12.2f}"
+              + (f" {s['hint_gain_db']:+10.2f} {s['hint_ab_error']:8.1f} {s['hint_within_6']:5.2f}" if hinted else "")
+              for n, s in rows]
     return "\n".join(lines)
 
 

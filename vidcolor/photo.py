@@ -22,7 +22,8 @@ import numpy as np
 from PIL import Image, ImageCms, ImageOps
 
 from .atomic import atomic_output
-from .errors import PhotoError
+from .errors import HintsError, PhotoError
+from .hints import Hint, check_inside, load_hints
 from .media import PHOTO_SUFFIXES, PHOTO_WRITE_FORMATS, check_distinct_outputs
 
 log = logging.getLogger("vidcolor")
@@ -168,8 +169,8 @@ def _write_16bit(tmp: Path, path: Path, fmt: str, rgb: np.ndarray, alpha: np.nda
         raise PhotoError(f"{path}: could not be written")
 
 
-def colorize_photo(colorizer, photo: Photo, cancel=None) -> np.ndarray:
-    return colorizer.colorize_image(photo.pixels, cancel)
+def colorize_photo(colorizer, photo: Photo, cancel=None, hints: list[Hint] | None = None) -> np.ndarray:
+    return colorizer.colorize_image(photo.pixels, cancel, hints)
 
 
 # -- batch job -------------------------------------------------------------------------------------
@@ -217,11 +218,15 @@ def _out_name(src: Path, suffix: str | None) -> str:
     return src.name if src.suffix.lower() in WRITE_FORMATS else f"{src.stem}.png"
 
 
-def colorize_file(colorizer, src: Path, dst: Path, overwrite: bool = False) -> None:
+def colorize_file(colorizer, src: Path, dst: Path, overwrite: bool = False, hints_file: Path | None = None) -> None:
+    """Colourise one photo file, with the colour hints of ``hints_file`` if given."""
     if dst.exists() and not overwrite:
         raise PhotoError(f"{dst}: already exists (use --overwrite to replace it)")
+    hints = None if hints_file is None else load_hints(hints_file)
     photo = read_photo(src)
-    rgb = colorize_photo(colorizer, photo)
+    if hints is not None:
+        check_inside(hints, *photo.size, source=f"{hints_file} (for {src})")
+    rgb = colorize_photo(colorizer, photo, hints=hints)
     try:
         dst.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
@@ -232,18 +237,23 @@ def colorize_file(colorizer, src: Path, dst: Path, overwrite: bool = False) -> N
 def colorize_photos(colorizer, inputs: list[Path], output: Path, recursive: bool = False,
                     overwrite: bool = False, suffix: str | None = None,
                     progress: Callable[[int, int], None] | None = None,
-                    report: Callable[[str], None] | None = None) -> list[tuple[Path, str]]:
+                    report: Callable[[str], None] | None = None,
+                    hints_file: Path | None = None) -> list[tuple[Path, str]]:
     """Colourise every input; returns the failures as (file, message), the rest go on.
     ``progress(done, total)`` after each photo; ``report(message)`` for each failure as it happens
-    (default: logged)."""
+    (default: logged). ``hints_file``: colour hints for a single input photo."""
     report = report or log.error
     pairs = plan_outputs(inputs, output, recursive, suffix)
     if not pairs:
         raise PhotoError("no image files found in the inputs")
+    if hints_file is not None:
+        if len(pairs) != 1:
+            raise HintsError(f"{hints_file}: hints are for one photo, and {len(pairs)} were given")
+        load_hints(hints_file)  # a bad file is refused before any work
     failures = []
     for done, (src, dst) in enumerate(pairs, 1):
         try:
-            colorize_file(colorizer, src, dst, overwrite)
+            colorize_file(colorizer, src, dst, overwrite, hints_file)
         except (PhotoError, ValueError, MemoryError) as e:
             msg = str(e) if str(src) in str(e) or str(dst) in str(e) else f"{src}: {e}"
             failures.append((src, msg))
