@@ -49,7 +49,8 @@ def cmd_photo(args) -> int:
             bar.write(f"vidcolor: error: {message}", file=sys.stderr)
 
         failures = colorize_photos(_colorizer(args), args.inputs, args.output, recursive=args.recursive,
-                                   overwrite=args.overwrite, suffix=args.format, progress=progress, report=report)
+                                   overwrite=args.overwrite, suffix=args.format, progress=progress, report=report,
+                                   hints_file=args.hints)
     return 1 if failures else 0
 
 
@@ -71,7 +72,7 @@ def cmd_video(args) -> int:
         def progress(p, bar=bar):
             bar.total = p.total
             bar.update(p.done - bar.n)
-            bar.set_postfix_str(f"{p.fps:.1f} fps")
+            bar.set_postfix_str(f"{p.fps:.1f} fps" + (f", resumed after {p.resumed} frames" if p.resumed else ""))
 
         cancel = threading.Event()
         try:
@@ -85,6 +86,8 @@ def cmd_video(args) -> int:
         finally:
             bar.close()
         notes = [f"{report.frames} frames in {report.seconds:.1f} s ({report.fps:.1f} fps)", f"{report.cuts} shot(s)"]
+        if report.resumed:
+            notes.append(f"resumed: the first {report.resumed} frames were kept from the interrupted render")
         if report.damaged:
             notes.append(f"{report.damaged} damaged frame(s) repeated or concealed")
         if report.colour_input:
@@ -141,11 +144,11 @@ def cmd_eval(args) -> int:
         if args.sets:
             raise ValueError("--sets chooses sets of the standard suite: give no INPUTS with it")
         result = evaluate_photos(colorizer, args.inputs, split=args.split, limit=args.limit,
-                                 report=args.report, sheet=args.sheet, progress=not args.quiet)
+                                 report=args.report, sheet=args.sheet, progress=not args.quiet, hints=args.hints)
         print(format_table(result, by_source=len(result["sources"]) > 1))
     else:
         sets = [s.strip() for s in args.sets.split(",") if s.strip()] if args.sets else list(SUITE)
-        results = evaluate_suite(colorizer, args.data, sets, limit=args.limit, report=args.report,
+        results = evaluate_suite(colorizer, args.data, sets, limit=args.limit, report=args.report, hints=args.hints,
                                  sheet_dir=args.sheet, progress=not args.quiet)
         for name, result in results.items():
             print(f"\n{name} ({args.data / SUITE[name].folder}, split {SUITE[name].split}):")
@@ -173,15 +176,16 @@ def cmd_tune_decoding(args) -> int:
     files = tune_files(args.data, args.limit)
     rows = sweep(colorizer, files, progress=not args.quiet)
     print(f"tune split: {len(files)} scene photos from held-out sources of {args.data / 'train'}")
-    print(f"{'temperature':>11} {'blend':>6} {'gain dB':>8} {'colour/truth':>12}")
+    print(f"{'temperature':>11} {'blend':>6} {'chroma':>6} {'gain dB':>8} {'colour/truth':>12}")
     for r in rows:
-        print(f"{r['temperature']:>11.2f} {r['blend']:>6.2f} {r['gain_db']:>+8.2f} {r['colourfulness_ratio']:>12.2f}")
+        print(f"{r['temperature']:>11.2f} {r['blend']:>6.2f} {r['chroma_gain']:>6.2f} {r['gain_db']:>+8.2f} "
+              f"{r['colourfulness_ratio']:>12.2f}")
     best = choose(rows)
-    print(f"chosen: temperature {best['temperature']}, blend {best['blend']} "
+    print(f"chosen: temperature {best['temperature']}, blend {best['blend']}, chroma gain {best['chroma_gain']} "
           f"({best['gain_db']:+.2f} dB, colourfulness {best['colourfulness_ratio']:.2f} on tune)")
     info = {"decoding": {**best, "tune_photos": len(files), "size": colorizer.settings.size}}
-    rewrite_settings(args.model or default_model_path(), args.output, info,
-                     temperature=best["temperature"], blend=best["blend"])
+    rewrite_settings(args.model or default_model_path(), args.output, info, temperature=best["temperature"],
+                     blend=best["blend"], chroma_gain=best["chroma_gain"])
     print(f"weights: {args.output}")
     return 0
 
@@ -240,6 +244,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["png", "jpg", "tif", "webp"],
                    help="output format for folder outputs (default: the input's own when writable, else png)")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    p.add_argument("--hints", type=Path, metavar="HINTS.json",
+                   help="colours you know, at pixels of the (one) input photo: "
+                        '{"version": 1, "points": [{"x": 412, "y": 230, "color": "#B03A2E"}]}')
     _add_render_args(p)
     p.set_defaults(func=cmd_photo)
 
@@ -281,6 +288,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default="all", choices=["all", "train", "tune"],
                    help="for INPUTS folders: all files, or only the training / held-out tune part of a training folder")
     p.add_argument("--limit", type=int, help="at most this many images (per set), spread evenly over the files")
+    p.add_argument("--hints", type=int, default=0, metavar="N",
+                   help="also score N colour hints per photo at random pixels with the truth's colour: PSNR "
+                        "gain over the automatic result, a*b* error at the hints and the share within 6 units")
     p.add_argument("--report", type=Path, help="write settings, per-image and summary numbers as JSON")
     p.add_argument("--sheet", type=Path, help="write a contact sheet (input / ours / truth): a .jpg/.png file "
                    "for INPUTS, a folder (one SET.jpg per set) for the suite")
