@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -c constraints.txt -e '.[gui,test]'
+	$(BIN)/pip install -c constraints.txt -e '.[gui,test,cluster]'
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -4,13 +4,18 @@ All layouts share one view transform (zoom and the image point at each pane's ce
 what keeps the two halves or panes in step while zooming and panning. Zoom is counted in device
 pixels per image pixel, so "100%" shows every image pixel on one screen pixel on high-DPI
 screens too.
+
+An overlay (the colour hints' markers) may paint over the images and take the mouse first; a
+click on the picture that is neither a drag nor part of a double click is ``imageClicked``.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+import math
+
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QImage, QPainter, QPainterPath, QPen, QPixmap
-from PySide6.QtWidgets import QSizePolicy, QWidget
+from PySide6.QtWidgets import QApplication, QSizePolicy, QWidget
 
 from .images import Pyramid
 
@@ -28,6 +33,7 @@ WHEEL_STEP = 1.0015  # per wheel eighth-degree: one notch (120) zooms about 20%
 class CompareView(QWidget):
     viewChanged = Signal()  # zoom or pan changed
     splitChanged = Signal(float)
+    imageClicked = Signal(QPointF)  # a plain click on the picture, in image pixels
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -49,6 +55,12 @@ class CompareView(QWidget):
         self._drag_center = QPointF()
         self._placeholder = "Open a photo or video\n\nCtrl+O, or drop a file here"
         self._checker = _checker_brush()
+        self._overlay = None
+        self._press_pos: QPointF | None = None  # where a press that may still be a click began
+        # A click is only told once no second click follows: a double click zooms instead.
+        self._click_timer = QTimer(self, singleShot=True, interval=QApplication.doubleClickInterval())
+        self._click_timer.timeout.connect(self._emit_click)
+        self._click_point = QPointF()
 
     # -- content -----------------------------------------------------------------------------------
     def set_images(self, before: QImage | Pyramid | None, after: QImage | Pyramid | None = None,
@@ -90,6 +102,14 @@ class CompareView(QWidget):
 
     def has_image(self) -> bool:
         return self._before is not None
+
+    def set_overlay(self, overlay) -> None:
+        """Something painted over the images that sees mouse events first: an object with
+        ``paint(painter, view)`` and ``mouse_press``, ``mouse_move``, ``mouse_release``,
+        ``mouse_double_click``, ``context_menu(view, event)``, each returning True when it took
+        the event."""
+        self._overlay = overlay
+        self.update()
 
     def before_image(self) -> QImage | None:
         return self._before.image if self._before else None
@@ -211,6 +231,36 @@ class CompareView(QWidget):
         c = pane.center()
         return QRectF(c.x() - self._center.x() * s, c.y() - self._center.y() * s, w, h)
 
+    def image_positions(self, point: QPointF) -> list[tuple[QPointF, QRectF]]:
+        """Where image point ``point`` is on the widget: (position, its pane) for each pane that
+        shows the picture (two side by side)."""
+        if self._before is None:
+            return []
+        s = self._scale()
+        out = []
+        for pane in self._panes():
+            pos = pane.center() + (point - self._center) * s
+            if pane.contains(pos):
+                out.append((pos, pane))
+        return out
+
+    def image_point(self, pos: QPointF) -> QPointF | None:
+        """The image point under widget position ``pos``; None off the picture."""
+        if self._before is None:
+            return None
+        p = self._to_image(pos, self._pane_at(pos))
+        inside = 0 <= p.x() < self._before.width() and 0 <= p.y() < self._before.height()
+        return p if inside else None
+
+    def display_side(self) -> int:
+        """The picture's longer side in device pixels when it fills the widget: a result made at
+        this size looks as sharp as the full one until zoomed in."""
+        if self._before is None:
+            return 0
+        w, h = self._before.width(), self._before.height()
+        fit = min(self.width() / w, self.height() / h) * self.devicePixelRatioF()
+        return math.ceil(max(w, h) * min(1.0, fit))
+
     def _split_x(self) -> float:
         return self._split * self.width()
 
@@ -238,12 +288,14 @@ class CompareView(QWidget):
         if self._show_original or self._mode == SINGLE:
             showing_before = self._show_original
             self._paint_image(p, self._before if showing_before else after, panes[0], panes[0])
+            self._paint_overlay(p)
             self._badge(p, "Before" if showing_before else "After", self._badge_area(panes[0]), left=True)
             if not showing_before:
                 self._pending_badge(p, panes[0])
         elif self._mode == SIDE:
             self._paint_image(p, self._before, panes[0], panes[0])
             self._paint_image(p, after, panes[1], panes[1])
+            self._paint_overlay(p)
             self._badge(p, "Before", self._badge_area(panes[0]), left=True)
             self._badge(p, "After", self._badge_area(panes[1]), left=True)
             self._pending_badge(p, panes[1])
@@ -252,6 +304,7 @@ class CompareView(QWidget):
             x = self._split_x()
             self._paint_image(p, self._before, pane, QRectF(0, 0, x, pane.height()))
             self._paint_image(p, after, pane, QRectF(x, 0, pane.width() - x, pane.height()))
+            self._paint_overlay(p)
             area = self._badge_area(pane)
             if x - area.left() > 90:
                 self._badge(p, "Before", area, left=True)
@@ -274,6 +327,12 @@ class CompareView(QWidget):
         if level.hasAlphaChannel():
             p.fillRect(visible, self._checker)
         p.drawImage(visible, level, source)
+
+    def _paint_overlay(self, p: QPainter) -> None:
+        if self._overlay is not None:
+            p.save()
+            self._overlay.paint(p, self)
+            p.restore()
 
     def _paint_handle(self, p: QPainter, x: float) -> None:
         h = self.height()
@@ -343,14 +402,20 @@ class CompareView(QWidget):
 
     # -- interaction -------------------------------------------------------------------------------
     def mousePressEvent(self, event) -> None:
+        self._press_pos = None
+        if self._before is not None and self._overlay is not None and self._overlay.mouse_press(self, event):
+            event.accept()
+            return
         if event.button() != Qt.MouseButton.LeftButton or self._before is None:
             return super().mousePressEvent(event)
         pos = event.position()
+        self._click_timer.stop()
         if self._on_split_handle(pos):
             self._drag = "split"
             self.setCursor(Qt.CursorShape.SplitHCursor)
         else:
             self._drag = "pan"
+            self._press_pos = pos
             self._drag_origin = pos
             self._drag_center = QPointF(self._center)
             self.setCursor(Qt.CursorShape.ClosedHandCursor)
@@ -358,6 +423,11 @@ class CompareView(QWidget):
 
     def mouseMoveEvent(self, event) -> None:
         pos = event.position()
+        if self._overlay is not None and self._drag is None and self._overlay.mouse_move(self, event):
+            return
+        moved = self._press_pos is not None and (pos - self._press_pos).manhattanLength()
+        if moved and moved >= QApplication.startDragDistance():
+            self._press_pos = None  # a drag, not a click
         if self._drag == "split":
             self.set_split(pos.x() / max(1, self.width()))
         elif self._drag == "pan":
@@ -370,19 +440,40 @@ class CompareView(QWidget):
                            else Qt.CursorShape.OpenHandCursor)
 
     def mouseReleaseEvent(self, event) -> None:
+        if self._overlay is not None and self._drag is None and self._overlay.mouse_release(self, event):
+            return
         if event.button() == Qt.MouseButton.LeftButton and self._drag:
+            clicked = self._drag == "pan" and self._press_pos is not None
             self._drag = None
+            self._press_pos = None
+            point = self.image_point(event.position()) if clicked else None
+            if point is not None:
+                self._click_point = point
+                self._click_timer.start()
             self.setCursor(Qt.CursorShape.SplitHCursor if self._on_split_handle(event.position())
                            else Qt.CursorShape.OpenHandCursor)
             event.accept()
 
     def mouseDoubleClickEvent(self, event) -> None:
+        self._click_timer.stop()  # the first click of a double click places nothing
         if self._before is None or self._on_split_handle(event.position()):
+            return
+        if self._overlay is not None and self._overlay.mouse_double_click(self, event):
             return
         if self._fit:
             self.set_zoom(1.0, event.position())
         else:
             self.fit_to_window()
+
+    def contextMenuEvent(self, event) -> None:
+        if self._before is not None and self._overlay is not None and self._overlay.context_menu(self, event):
+            event.accept()
+            return
+        super().contextMenuEvent(event)
+
+    def _emit_click(self) -> None:
+        if self._before is not None:
+            self.imageClicked.emit(QPointF(self._click_point))
 
     def wheelEvent(self, event) -> None:
         if self._before is None:

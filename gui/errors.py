@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import errno
 
-from vidcolor.errors import PhotoError, VideoError, WeightsError
+from vidcolor.errors import HintsError, PhotoError, VideoError, WeightsError
 
 from .workers import ModelUnavailable
 
@@ -27,6 +27,9 @@ def describe(error: BaseException, doing: str) -> tuple[str, str]:
         return "Permission denied", f"Could not {doing}: permission denied.\n\n{text}"
     if isinstance(error, PhotoError):
         return "Cannot use this image", text
+    if isinstance(error, HintsError):
+        return ("Cannot use the hints file",
+                f"{text}\n\nThe photo is shown without them; placing a hint replaces the file.")
     if isinstance(error, VideoError):
         return "Cannot use this video", text
     if isinstance(error, (OSError, ValueError)):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -18,8 +18,13 @@ from vidcolor.media import PHOTO_SUFFIXES, VIDEO_SUFFIXES
 from vidcolor.settings import RenderSettings
 from vidcolor.video.options import VideoOptions
 
+from .hint_sidecar import read_hints
 from .images import Pyramid, to_qimage
+from .photo_cache import PhotoCache
 from .workers import JobContext
+
+PREVIEW_MIN_RATIO = 1.5  # a photo this many times the screen's size first gets a quick preview
+
 
 def media_kind(path: Path) -> str:
     suffix = path.suffix.lower()
@@ -102,6 +107,9 @@ class OpenedPhoto:
     path: Path
     photo: object  # vidcolor.photo.Photo
     before: Pyramid  # built here: halving a large photo would stall the GUI thread
+    hints: list = field(default_factory=list)  # the colour hints saved with it (vidcolor.hints.Hint)
+    hints_file: Path | None = None  # where they are kept
+    hints_error: Exception | None = None  # its hints file could not be used (the photo still opens)
 
 
 @dataclass
@@ -110,7 +118,9 @@ class OpenedVideo:
     info: object  # vidcolor.video.VideoInfo
 
 
-def open_media(ctx: JobContext, path: Path):
+def open_media(ctx: JobContext, path: Path, hints_file: Path | None = None):
+    """The photo or video at ``path``; a photo with its hints from ``hints_file``."""
+    from vidcolor.errors import HintsError
     from vidcolor.photo import PhotoError, read_photo
 
     ctx.close_frame_reader()  # the file shown before is let go
@@ -126,7 +136,12 @@ def open_media(ctx: JobContext, path: Path):
             return _open_video(path)
         except ValueError:
             raise photo_error from None
-    return OpenedPhoto(path, photo, Pyramid(to_qimage(photo.pixels, photo.alpha)))
+    opened = OpenedPhoto(path, photo, Pyramid(to_qimage(photo.pixels, photo.alpha)), [], hints_file)
+    try:
+        opened.hints = read_hints(hints_file, photo.size)
+    except HintsError as e:
+        opened.hints_error = e
+    return opened
 
 
 def _open_video(path: Path) -> OpenedVideo:
@@ -135,20 +150,46 @@ def _open_video(path: Path) -> OpenedVideo:
     return OpenedVideo(path, probe(path))
 
 
-def colorize_photo(ctx: JobContext, photo, settings: RenderSettings) -> tuple[np.ndarray, Pyramid]:
-    from vidcolor.photo import colorize_photo as colorize
+def colorize_photo(ctx: JobContext, photo, settings: RenderSettings, hints=(), cache: PhotoCache | None = None,
+                   preview_side: int | None = None) -> tuple[np.ndarray, Pyramid]:
+    """The photo colourised at full resolution with its ``hints``, as ``vidcolor photo`` makes it.
 
-    rgb = colorize(_configured(ctx, settings), photo, ctx.cancel)  # a newer request stops a large photo
+    A photo much larger than the screen (``preview_side``: its longer side there, in device
+    pixels) is first joined at that size and sent as a partial result, a quick :class:`Pyramid`:
+    the network runs once, on the cached input, and the full-resolution join follows. A newer
+    request cancels the join between strips."""
+    from vidcolor.hints import check_inside
+    from vidcolor.join import check_cancel
+
+    c = _configured(ctx, settings)
+    cache = cache or PhotoCache(photo)
+    hints = list(hints)
+    H, W = photo.pixels.shape[:2]
+    check_inside(hints, W, H)
+    ab = c.predict_ab_hinted(cache.l_net(c), [hints], (W, H))[0]
+    if preview_side and max(W, H) >= PREVIEW_MIN_RATIO * preview_side:
+        L, alpha = cache.reduced(preview_side)
+        ctx.partial(Pyramid(to_qimage(c.join_to_numpy(L, ab, np.dtype(np.uint8)), alpha)))
+    check_cancel(ctx.cancel)
+    rgb = c.join_to_numpy(cache.l_full()[0], ab, photo.pixels.dtype, ctx.cancel)
     return rgb, Pyramid(to_qimage(rgb, photo.alpha))
 
 
-def save_photo(ctx: JobContext, dst: Path, photo, rgb: np.ndarray | None, settings: RenderSettings) -> Path:
+def save_photo(ctx: JobContext, dst: Path, photo, rgb: np.ndarray | None, settings: RenderSettings,
+               hints=()) -> Path:
     from vidcolor.photo import colorize_photo as colorize, write_photo
 
-    if rgb is None:  # the shown result is older than the settings: make the current one
-        rgb = colorize(_configured(ctx, settings), photo)
+    if rgb is None:  # the shown result is older than the settings or hints: make the current one
+        rgb = colorize(_configured(ctx, settings), photo, hints=list(hints))
     write_photo(dst, rgb, photo.alpha, photo.icc, photo.exif)
     return dst
+
+
+def suggest_colours(ctx: JobContext, photo, x: float, y: float, settings: RenderSettings) -> list[str]:
+    """The model's likeliest colours at a pixel, for the hint chooser (cached per photo)."""
+    from vidcolor.hints import suggestions
+
+    return suggestions(_configured(ctx, settings), photo.pixels, x, y)
 
 
 # -- video ---------------------------------------------------------------------------------------------

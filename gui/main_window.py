@@ -18,6 +18,8 @@ from vidcolor.media import PHOTO_SUFFIXES, PHOTO_WRITE_FORMATS, VIDEO_SUFFIXES
 from . import jobs
 from .compare_view import SIDE, SINGLE, SPLIT, CompareView
 from .errors import describe
+from .hint_editor import HintEditor
+from .photo_cache import PhotoCache
 from .render_bar import RenderBar
 from .settings_panel import AppSettings, SettingsPanel
 from .video_panel import VideoPanel
@@ -51,8 +53,9 @@ class PhotoDoc:
         self.photo = opened.photo
         self.before = opened.before
         self.result = None  # full-precision RGB of the last colourisation
-        self.result_key = None  # the settings it was made with
+        self.result_key = None  # the settings and hints it was made with
         self.after = None
+        self.cache = PhotoCache(opened.photo)  # used by the engine thread only
 
 
 log = logging.getLogger("vidcolor.gui")
@@ -78,6 +81,7 @@ class MainWindow(QMainWindow):
         self.settings_panel = SettingsPanel(AppSettings.load(self.store))
         self.video_panel = VideoPanel(self.engine, self.view, self.settings_panel.settings)
         self.render_bar = RenderBar()
+        self.hint_editor = HintEditor(self, self.engine, self.view, self.store, self.settings_panel.settings)
         self._build_layout()
         self._build_actions()
         self._build_status_bar()
@@ -92,6 +96,9 @@ class MainWindow(QMainWindow):
         self.render_bar.runningChanged.connect(lambda _running: self._update_actions())
         self.render_bar.loadRequested.connect(self.open_path)
         self.view.viewChanged.connect(self._update_zoom_label)
+        self.hint_editor.changed.connect(self._colorize_photo)
+        self.hint_editor.errorOccurred.connect(self.show_error)
+        self.hint_editor.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self._applied = self.settings_panel.settings()
         self._start_model(colorizer, model_path)
         self._update_actions()
@@ -180,8 +187,17 @@ class MainWindow(QMainWindow):
         menu.addAction(self.render_action)
         menu.addSeparator()
         menu.addAction(self.quit_action)
+        hints = self.hint_editor
+        for a in (hints.undo_action, hints.redo_action, hints.clear_action):
+            self.addAction(a)  # shortcuts work even when the menu is hidden
         menu = self.menuBar().addMenu("&Edit")
+        menu.addAction(hints.undo_action)
+        menu.addAction(hints.redo_action)
+        menu.addSeparator()
         menu.addAction(self.copy_action)
+        menu.addSeparator()
+        menu.addAction(hints.delete_action)
+        menu.addAction(hints.clear_action)
         menu = self.menuBar().addMenu("&View")
         for a in (self.split_action, self.side_action, self.single_action):
             menu.addAction(a)
@@ -294,7 +310,8 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Opening {path.name}…")
         self.video_panel.stop_preview(show_frame=False)
         self.engine.cancel("view")  # whatever was being colourised for the old file is moot
-        self.engine.submit("open", partial(jobs.open_media, path=path),
+        hints_file = self.hint_editor.places.path_for(path)
+        self.engine.submit("open", partial(jobs.open_media, path=path, hints_file=hints_file),
                            on_done=self._opened, on_error=lambda e: self._open_failed(path, e))
 
     def _opened(self, opened) -> None:
@@ -307,6 +324,7 @@ class MainWindow(QMainWindow):
             self.video_panel.unload()
             self.video_panel.hide()
             self.doc = PhotoDoc(opened)
+            self.hint_editor.load(opened.path, opened.photo, opened.hints, opened.hints_file)
             pixels = opened.photo.pixels
             depth = "16-bit" if pixels.dtype.itemsize == 2 else "8-bit"
             colour = "gray" if pixels.ndim == 2 else "RGB"
@@ -316,8 +334,11 @@ class MainWindow(QMainWindow):
             self.view.set_images(opened.before, None, "Colourising…")
             self.view.fit_to_window()
             self._colorize_photo()
+            if opened.hints_error is not None:
+                self.show_error(opened.hints_error, f"use the hints saved for {opened.path.name}")
         else:
             self.doc = None
+            self.hint_editor.unload()
             info = opened.info
             self.info_label.setText(
                 f"{opened.path.name} · {info.width} × {info.height} · {float(info.fps):.3g} fps · "
@@ -340,16 +361,27 @@ class MainWindow(QMainWindow):
             self.video_panel.refresh()
 
     # -- photo -------------------------------------------------------------------------------------
+    def _result_key(self) -> tuple:
+        """What the photo's colours depend on: the render settings and the hints."""
+        return (*self.settings_panel.settings().render_key(), tuple(self.hint_editor.hints()))
+
     def _colorize_photo(self) -> None:
         doc = self.doc
         s = self.settings_panel.settings()
-        key = s.render_key()
+        key = self._result_key()
         if doc is None or doc.result_key == key:
             return
         self.view.set_pending("Colourising…")
-        self.engine.submit("view", partial(jobs.colorize_photo, photo=doc.photo, settings=s.render_settings()),
-                           on_done=lambda r: self._photo_colorized(doc, key, r),
-                           on_error=lambda e: self._photo_failed(doc, e))
+        # A newer request (a hint dragged again, a setting moved) cancels this one.
+        fn = partial(jobs.colorize_photo, photo=doc.photo, settings=s.render_settings(), hints=key[-1],
+                     cache=doc.cache, preview_side=self.view.display_side())
+        self.engine.submit("view", fn, on_done=lambda r: self._photo_colorized(doc, key, r),
+                           on_error=lambda e: self._photo_failed(doc, e),
+                           on_partial=lambda preview: self._photo_preview(doc, preview))
+
+    def _photo_preview(self, doc: PhotoDoc, preview) -> None:
+        if doc is self.doc:
+            self.view.set_after(preview)
 
     def _photo_colorized(self, doc: PhotoDoc, key, result) -> None:
         doc.result, doc.after = result
@@ -389,8 +421,10 @@ class MainWindow(QMainWindow):
         s = self.settings_panel.settings()
         if self.doc is not None:
             doc = self.doc
-            rgb = doc.result if doc.result_key == s.render_key() else None
-            fn = partial(jobs.save_photo, dst=path, photo=doc.photo, rgb=rgb, settings=s.render_settings())
+            key = self._result_key()
+            rgb = doc.result if doc.result_key == key else None
+            fn = partial(jobs.save_photo, dst=path, photo=doc.photo, rgb=rgb, settings=s.render_settings(),
+                         hints=key[-1])
         elif self.video_panel.video is not None:
             fn = partial(jobs.save_frame, path=self.video_panel.video.path,
                          seconds=self.video_panel.position_seconds(), dst=path, settings=s.render_settings())
@@ -401,7 +435,10 @@ class MainWindow(QMainWindow):
                            on_error=lambda e: self.show_error(e, f"save {path.name}"))
 
     def copy_result(self) -> None:
-        image = self.view.after_image()
+        doc = self.doc
+        # The full-resolution result, not the quick preview a large photo shows while it is made.
+        full = doc is not None and doc.after is not None and doc.result_key == self._result_key()
+        image = doc.after.image if full else self.view.after_image()
         if image is not None:
             QGuiApplication.clipboard().setImage(image)
             self.statusBar().showMessage("Colourised image copied to the clipboard", 3000)
@@ -582,7 +619,9 @@ class MainWindow(QMainWindow):
         QMessageBox.about(self, "About vidcolor",
                           f"<b>vidcolor {__version__}</b><p>Colourise black-and-white photos and videos.</p>"
                           "<p>Drag the split line to compare, scroll to zoom, drag to pan. "
-                          "Space or B shows the original.</p>")
+                          "Space or B shows the original.</p>"
+                          "<p>Click the photo to give a colour hint there; drag a hint to move it, "
+                          "double-click it to recolour it, Delete removes it.</p>")
 
     def closeEvent(self, event) -> None:
         if self.render_bar.is_running():
@@ -595,6 +634,7 @@ class MainWindow(QMainWindow):
                 event.ignore()
                 return
         self._closing = True
+        self.hint_editor.close_chooser()
         self._save_state()
         self.video_panel.unload()
         waits = (("The video render", self.render_bar.cancel_and_wait(self.shutdown_ms)),

@@ -1,12 +1,16 @@
 """Benchmark: photo latency end to end and the network alone.
 
-    python scripts/bench_photo.py [--device auto] [--repeat 3]
+    python scripts/bench_photo.py [--device auto] [--repeat 3] [--only model|photo|hints]
 
 1. A 12-megapixel (4000x3000) gray JPEG, end to end as `vidcolor photo` does it: read, colourise,
    write a JPEG. Each run is a fresh process, so its peak memory (max RSS) is its own; model
    loading is reported apart, since a batch or the app pays it once.
 2. The whole model at 224x224 (backbone, fusion network and decoding of both heads), per frame,
    side by side with the previous release's network (global fusion only), as a ratio.
+3. Colour hints in the app (the real window, offscreen, 1440x900, default render size) on the
+   same 12-megapixel photo: from adding a hint to its preview on screen, and to the
+   full-resolution result; and how long the chooser's suggestions take at a first and a second
+   point.
 """
 
 from __future__ import annotations
@@ -76,36 +80,131 @@ def model_case(device: str, repeat: int = 20) -> dict:
     return {"model_224_ms": median["shipped"], "previous_224_ms": median["previous"], "dtype": str(shipped.dtype)}
 
 
+def hints_case(src: str, device: str, repeat: int) -> dict:
+    import os
+    import shutil
+
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QPointF, QSettings
+    from PySide6.QtWidgets import QMessageBox
+
+    from vidcolor_gui.app import create_application
+    from vidcolor_gui.hint_edits import AddHint
+    from vidcolor_gui.main_window import MainWindow
+
+    app = create_application([sys.argv[0]])  # first: it sets up threading before torch loads
+    from vidcolor.hints import Hint
+    shown_dialogs = []
+
+    def record(parent, title, text, *args, **kwargs):  # a modal dialog would wait for a click forever
+        shown_dialogs.append(f"{title}: {text}")
+        return QMessageBox.StandardButton.Ok
+
+    for name in ("critical", "warning", "question"):
+        setattr(QMessageBox, name, staticmethod(record))
+
+    def wait(condition, timeout=300.0):
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if shown_dialogs:
+                raise RuntimeError(f"the app reported: {shown_dialogs}")
+            if time.monotonic() > deadline:
+                raise TimeoutError("the app did not get there")
+            app.processEvents()
+            time.sleep(0.001)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        photo = Path(tmp) / Path(src).name
+        shutil.copy(src, photo)
+        store = QSettings(str(Path(tmp) / "settings.ini"), QSettings.Format.IniFormat)
+        store.setValue("render/device", device)
+        window = MainWindow(store=store)
+        window.resize(1440, 900)
+        window.show()
+        wait(lambda: window._model_ready)
+        window.open_path(photo)
+
+        def settled():
+            doc = window.doc
+            return doc is not None and doc.result_key == window._result_key() and not window.engine.is_busy()
+
+        wait(settled)
+        shown = []
+        set_after = window.view.set_after
+        window.view.set_after = lambda image, *a: (shown.append((time.perf_counter(), image)), set_after(image, *a))
+        editor = window.hint_editor
+        W, H = window.doc.photo.size
+        preview, full, preview_side = [], [], 0
+        for i in range(repeat):
+            shown.clear()
+            t0 = time.perf_counter()
+            editor.undo_stack.push(AddHint(editor.list, Hint(W * (i + 1) // (repeat + 2), H // 2, "#D02020")))
+            wait(lambda: shown)
+            preview.append(shown[0][0] - t0)
+            preview_side = max(shown[0][1].width(), shown[0][1].height())
+            wait(settled)
+            full.append(time.perf_counter() - t0)
+        suggest = []
+        for x in (W // 3, W // 2):
+            t0 = time.perf_counter()
+            editor.place(QPointF(x, H / 3))
+            wait(lambda: editor.chooser is not None and editor.chooser.suggestions())
+            suggest.append(time.perf_counter() - t0)
+            editor.close_chooser()
+        window.close()
+        if shown_dialogs:
+            raise RuntimeError(f"the app reported: {shown_dialogs}")
+    return {"preview_s": preview, "full_s": full, "preview_side": preview_side, "suggest_s": suggest}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--device", default="auto")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--only", choices=("model", "photo", "hints"), help="run one measurement")
     ap.add_argument("--case", nargs="*", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.case is not None:
-        out = photo_case(*args.case, args.device) if args.case else model_case(args.device)
+        if args.case and args.case[0] == "hints":
+            out = hints_case(args.case[1], args.device, args.repeat)
+        else:
+            out = photo_case(*args.case, args.device) if args.case else model_case(args.device)
         print(json.dumps(out))
         return
 
     def run(*case):
-        cmd = [sys.executable, __file__, "--device", args.device, "--case", *case]
-        return json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+        cmd = [sys.executable, __file__, "--device", args.device, "--repeat", str(args.repeat), "--case", *case]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode:
+            sys.exit(f"{' '.join(case) or 'model'} case failed:\n{proc.stderr[-3000:]}")
+        return json.loads(proc.stdout)
 
     import torch
 
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
           f"GPU {torch.cuda.get_device_name() if torch.cuda.is_available() else 'none'}")
-    m = run()
-    print(f"model alone at 224x224 ({m['dtype']}, median): shipped {m['model_224_ms']:.1f} ms, previous release's "
-          f"network {m['previous_224_ms']:.1f} ms: {m['model_224_ms'] / m['previous_224_ms']:.2f}x")
+    if args.only in (None, "model"):
+        m = run()
+        print(f"model alone at 224x224 ({m['dtype']}, median): shipped {m['model_224_ms']:.1f} ms, previous "
+              f"release's network {m['previous_224_ms']:.1f} ms: {m['model_224_ms'] / m['previous_224_ms']:.2f}x")
+    if args.only == "model":
+        return
     with tempfile.TemporaryDirectory() as tmp:
         src, dst = Path(tmp) / "gray_12mp.jpg", Path(tmp) / "colour.jpg"
         make_photo(src)
-        runs = [run(str(src), str(dst)) for _ in range(args.repeat)]
-    best = min(r["photo_s"] for r in runs)
-    print(f"12 MP gray JPEG end to end (read, colourise, write JPEG): best {best:.2f} s, "
-          f"median {sorted(r['photo_s'] for r in runs)[len(runs) // 2]:.2f} s of {len(runs)}; "
-          f"peak RSS {max(r['peak_rss_mb'] for r in runs):.0f} MB; model load {runs[0]['load_s']:.2f} s")
+        if args.only in (None, "photo"):
+            runs = [run(str(src), str(dst)) for _ in range(args.repeat)]
+            best = min(r["photo_s"] for r in runs)
+            print(f"12 MP gray JPEG end to end (read, colourise, write JPEG): best {best:.2f} s, "
+                  f"median {sorted(r['photo_s'] for r in runs)[len(runs) // 2]:.2f} s of {len(runs)}; "
+                  f"peak RSS {max(r['peak_rss_mb'] for r in runs):.0f} MB; model load {runs[0]['load_s']:.2f} s")
+        if args.only in (None, "hints"):
+            h = run("hints", str(src))
+            med = lambda v: sorted(v)[len(v) // 2]  # noqa: E731
+            print(f"12 MP photo in the app, a hint added -> its preview on screen ({h['preview_side']} px): median "
+                  f"{med(h['preview_s']):.2f} s, worst {max(h['preview_s']):.2f} s of {len(h['preview_s'])}; "
+                  f"-> full resolution {med(h['full_s']):.2f} s; chooser suggestions first point "
+                  f"{h['suggest_s'][0] * 1e3:.0f} ms, second {h['suggest_s'][1] * 1e3:.0f} ms")
 
 
 if __name__ == "__main__":

@@ -1,10 +1,14 @@
 """Benchmark: video colourisation fps end to end, next to decode+encode only of the same file.
 
     python scripts/bench_video.py [--sizes 640x480,1920x1080] [--frames 150] [--loop 1] [--device auto]
+                                  [--grain 8] [--every 1,2]
 
 Each measurement runs in its own process so that its peak memory (max RSS) is its own. The test
 clip is real footage (a DAVIS sequence from ../shared/data when present, looped and resized) or,
-failing that, a synthetic moving texture; H.264 CRF 18, preset medium, yuv420p in and out.
+failing that, a synthetic moving texture, with film grain added (``--grain``: its standard
+deviation in 8-bit levels, new each frame; grain costs the encoder, and tests the smoothing's
+motion estimate); H.264 CRF 18, preset medium, yuv420p in and out. ``--every`` lists the
+network intervals to time side by side (see ``vidcolor video --every``).
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ DAVIS = ROOT.parent / "shared" / "data" / "video" / "davis2016" / "kite-surf"
 sys.path.insert(0, str(ROOT))
 
 
-def make_clip(path: Path, width: int, height: int, frames: int, crf: int = 18) -> None:
+def make_clip(path: Path, width: int, height: int, frames: int, crf: int = 18, grain: float = 0.0) -> None:
     sources = sorted(DAVIS.glob("*.jpg")) if DAVIS.is_dir() else []
     with av.open(str(path), "w") as out:
         s = out.add_stream("libx264", rate=Fraction(30000, 1001))
@@ -43,6 +47,8 @@ def make_clip(path: Path, width: int, height: int, frames: int, crf: int = 18) -
                 img = cv2.resize(cv2.imread(str(sources[j]), cv2.IMREAD_GRAYSCALE), (width, height))
             else:
                 img = np.roll(cv2.resize(texture, (width, height), interpolation=cv2.INTER_CUBIC), 3 * i, axis=1)
+            if grain:
+                img = np.clip(img + rng.normal(0, grain, img.shape), 0, 255).astype(np.uint8)
             f = av.VideoFrame.from_ndarray(np.dstack([img] * 3), format="rgb24")
             for p in s.encode(f):
                 out.mux(p)
@@ -91,6 +97,7 @@ def decode_encode_only(src: Path, dst: Path) -> int:
 
 
 def run_case(kind: str, src: str, dst: str, device: str, size: int) -> dict:
+    """``kind``: "baseline" or "every=N"."""
     t0 = time.perf_counter()
     stages = {}
     if kind == "baseline":
@@ -104,7 +111,9 @@ def run_case(kind: str, src: str, dst: str, device: str, size: int) -> dict:
             first = next(probe_.decode(video=0)).to_ndarray(format="gray")
         colorizer.colorize_batch([first] * 4)
         t0 = time.perf_counter()  # model loading and warm-up are one-offs, not per frame
-        report = colorize_video(colorizer, src, dst)
+        from vidcolor.video.options import VideoOptions
+
+        report = colorize_video(colorizer, src, dst, VideoOptions(every=int(kind.split("=")[1])))
         frames, stages = report.frames, report.stages
     seconds = time.perf_counter() - t0
     return {"frames": frames, "seconds": seconds, "fps": frames / seconds, "stages": stages,
@@ -119,6 +128,8 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=224, help="render size")
     ap.add_argument("--clips", help="folder to take (or make and keep) the test clips in")
     ap.add_argument("--loop", type=int, default=1, help="play each clip this many times in a row (a longer run)")
+    ap.add_argument("--grain", type=float, default=8.0, help="film grain's standard deviation in 8-bit levels (0: none)")
+    ap.add_argument("--every", default="1", help="network intervals to time, comma-separated (vidcolor video --every)")
     ap.add_argument("--case", nargs=4, help=argparse.SUPPRESS)  # internal: one measurement
     args = ap.parse_args()
     if args.case:
@@ -134,23 +145,25 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for wh in args.sizes.split(","):
             w, h = map(int, wh.split("x"))
-            src = Path(args.clips or tmp) / f"in_{w}x{h}_{args.frames}.mp4"
+            src = Path(args.clips or tmp) / f"in_{w}x{h}_{args.frames}_grain{args.grain:g}.mp4"
             if not src.is_file():
                 src.parent.mkdir(parents=True, exist_ok=True)
-                make_clip(src, w, h, args.frames, crf=18 if args.clips is None else 26)
+                make_clip(src, w, h, args.frames, crf=18 if args.clips is None else 26, grain=args.grain)
             if args.loop > 1:
                 looped = Path(tmp) / f"loop{args.loop}_{src.name}"
                 loop_clip(src, looped, args.loop)
                 src = looped
             rows = {}
-            for kind in ("baseline", "vidcolor"):
+            for kind in ["baseline"] + [f"every={n}" for n in args.every.split(",")]:
                 cmd = [sys.executable, __file__, "--device", args.device, "--case", kind, str(src),
                        str(Path(tmp) / f"out_{kind}_{w}x{h}.mp4"), str(args.size)]
                 rows[kind] = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
-            b, v = rows["baseline"], rows["vidcolor"]
-            print(f"{w}x{h}, {v['frames']} frames: decode+encode only {b['fps']:.1f} fps | vidcolor end to end "
-                  f"{v['fps']:.1f} fps ({v['fps'] / b['fps']:.2f}x of decode+encode), peak RSS {v['peak_rss_mb']:.0f} MB")
-            print(f"  {stage_summary(v['stages'])}")
+            b = rows.pop("baseline")
+            print(f"{w}x{h}, {b['frames']} frames, grain {args.grain:g}: decode+encode only {b['fps']:.1f} fps")
+            for kind, v in rows.items():
+                print(f"  vidcolor end to end, {kind}: {v['fps']:.1f} fps ({v['fps'] / b['fps']:.2f}x of decode+encode), "
+                      f"peak RSS {v['peak_rss_mb']:.0f} MB")
+                print(f"    {stage_summary(v['stages'])}")
 
 
 if __name__ == "__main__":

@@ -73,7 +73,8 @@ def test_several_inputs_need_a_folder(clips, tmp_path, capsys):
 @pytest.mark.parametrize("option, value, words", [("--batch", "-1", "batch"), ("--batch", "0", "batch"),
                                                   ("--smoothing", "1.5", "smoothing"), ("--crf", "99", "CRF"),
                                                   ("--blend", "2", "blend"), ("--temperature", "0", "temperature"),
-                                                  ("--size", "8", "render size")])
+                                                  ("--size", "8", "render size"), ("--every", "0", "every"),
+                                                  ("--every", "9", "every")])
 def test_values_out_of_range_are_refused_before_anything_is_written(clips, tmp_path, capsys, option, value, words):
     dst = tmp_path / "never.mp4"
     assert main(["video", str(clips[0]), "-o", str(dst), *FAST, option, value]) == 2

@@ -42,3 +42,18 @@ def test_the_pyav_reader_never_imports_torch(tmp_path):
         "bad = sorted(m for m in sys.modules if m == 'torch' or m.startswith('torch.'))\n"
         "assert not bad, bad[:10]\n"
     )
+
+
+def test_nothing_but_a_batch_on_ray_imports_ray():
+    # Ray is an optional extra (vidcolor[cluster]): every module imports without it, and none
+    # pulls it in when imported, not even the batch runner's.
+    run_python(
+        "import importlib, pkgutil, sys\n"
+        "import vidcolor\n"
+        "for m in pkgutil.walk_packages(vidcolor.__path__, 'vidcolor.'):\n"
+        "    importlib.import_module(m.name)\n"
+        "import vidcolor.batch.run, vidcolor.batch.plan, vidcolor.batch.work, vidcolor.video.parts, vidcolor.cli\n"
+        "vidcolor.cli.build_parser().parse_args(['batch', 'in', '-o', 'out'])\n"
+        "bad = sorted(m for m in sys.modules if m == 'ray' or m.startswith('ray.'))\n"
+        "assert not bad, bad[:10]\n"
+    )

@@ -71,7 +71,7 @@ def test_frame_count_and_timestamps_are_kept(ntsc):
 def test_report_says_where_the_time_went(ntsc):
     stages = ntsc[2].stages
     assert set(stages) == {"wait_decode", "colorize", "wait_encode", "decode_blocked", "encode", "encode_starved",
-                           "mux"}
+                           "mux", "hints"}
     assert min(stages.values()) >= 0
     assert stages["colorize"] > 0 and stages["encode"] > 0
     # The main thread's three states and the encoder's two do not overlap within their thread.

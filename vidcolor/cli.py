@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
+from .errors import HintsError
 from .video.options import VideoOptions
 
 log = logging.getLogger("vidcolor")
@@ -61,11 +62,19 @@ def cmd_video(args) -> int:
 
     from .video import colorize_video, stage_summary
 
-    options = VideoOptions(strength=args.smoothing, codec=args.codec, crf=args.crf, preset=args.preset,
-                           pix_fmt=args.pix_fmt, batch_size=args.batch).validate()
+    options = _video_options(args).validate()
+    jobs = _video_jobs(args.inputs, args.output)
+    hints = None
+    if args.hints is not None:
+        from .hints import load_hints
+        from .video.hint_tracks import check_video_hints
+
+        if len(jobs) != 1:
+            raise HintsError(f"{args.hints}: hints are for one video, and {len(jobs)} were given")
+        hints = load_hints(args.hints)  # a bad file is refused before any work
+        check_video_hints(jobs[0][0], hints, f"{args.hints} (for {jobs[0][0]})")
     colorizer = _colorizer(args)
     failures = 0
-    jobs = _video_jobs(args.inputs, args.output)
     for src, dst in jobs:
         bar = tqdm(desc=src.name, unit="frame", disable=args.quiet, dynamic_ncols=True)
 
@@ -77,7 +86,7 @@ def cmd_video(args) -> int:
         cancel = threading.Event()
         try:
             report = colorize_video(colorizer, src, dst, options, progress=progress, cancel=cancel,
-                                    overwrite=args.overwrite)
+                                    overwrite=args.overwrite, hints=hints)
         except ValueError as e:
             bar.close()
             print(f"vidcolor: error: {e}", file=sys.stderr)
@@ -99,7 +108,7 @@ def cmd_video(args) -> int:
 
 
 def _video_jobs(inputs: list[Path], output: Path) -> list[tuple[Path, Path]]:
-    from .media import VIDEO_SUFFIXES, check_distinct_outputs, files_of_kind
+    from .media import VIDEO_SUFFIXES, check_distinct_outputs, files_of_kind, video_output_name
 
     if len(inputs) == 1 and output.suffix and not inputs[0].is_dir():
         return [(inputs[0], output)]
@@ -111,7 +120,7 @@ def _video_jobs(inputs: list[Path], output: Path) -> list[tuple[Path, Path]]:
         if not found:
             raise ValueError(f"{item}: no video files in this folder ({', '.join(sorted(VIDEO_SUFFIXES))})")
         videos += found
-    jobs = [(src, output / f"{src.stem}_colour.mp4") for src in videos]
+    jobs = [(src, output / video_output_name(src)) for src in videos]
     check_distinct_outputs(jobs)
     output.mkdir(parents=True, exist_ok=True)
     return jobs
@@ -122,15 +131,35 @@ def cmd_eval_video(args) -> int:
 
     strengths = [float(x) for x in args.strengths.split(",")]
     result = evaluate_videos(_colorizer(args), args.inputs, strengths, max_frames=args.max_frames,
-                             max_side=args.max_side, report=args.report, progress=not args.quiet)
+                             max_side=args.max_side, report=args.report, progress=not args.quiet,
+                             film=args.film, film_photos_max=args.film_photos, every=args.every)
     s = result["summary"]
-    print(f"{s['clips']} clips; ground truth: warp RGB {s['truth']['warp_rgb']:.5f}, "
-          f"warp a*b* {s['truth']['warp_ab']:.3f}, CDC {s['truth']['cdc']:.5f}")
-    print(f"{'strength':>8} {'PSNR':>7} {'colour':>7} {'warpRGB':>9} {'warp a*b*':>9} {'x truth':>7} {'CDC':>8}")
-    for k in strengths:
-        r = s[f"strength_{k:g}"]
-        print(f"{k:8g} {r['psnr']:7.2f} {r['colourfulness']:7.1f} {r['warp_rgb']:9.5f} {r['warp_ab']:9.3f} "
-              f"{r['warp_ab_vs_truth']:7.2f} {r['cdc']:8.5f}")
+    if s["clips"]:
+        print(f"{s['clips']} clips; ground truth: warp RGB {s['truth']['warp_rgb']:.5f}, "
+              f"warp a*b* {s['truth']['warp_ab']:.3f}, CDC {s['truth']['cdc']:.5f}")
+        print(f"{'strength':>8} {'PSNR':>7} {'colour':>7} {'kept':>5} {'warpRGB':>9} {'warp a*b*':>9} "
+              f"{'x truth':>7} {'CDC':>8}")
+        for k in strengths:
+            r = s[f"strength_{k:g}"]
+            print(f"{k:8g} {r['psnr']:7.2f} {r['colourfulness']:7.1f} {r['colour_kept']:5.2f} {r['warp_rgb']:9.5f} "
+                  f"{r['warp_ab']:9.3f} {r['warp_ab_vs_truth']:7.2f} {r['cdc']:8.5f}")
+    if "film" in result:
+        n = next(iter(result["film"].values()))["summary"]["clips"]
+        print(f"synthetic film from {n} photos. a*b* change per frame along the exact motion: of the colour "
+              "itself, and of the 8-bit output (as for clips), each with the truth's own and the ratio to it; "
+              "kept: colourfulness against per-frame colourisation; cuts: shots started after the first "
+              "frame; bleed: a*b* of the first shot left after the cut")
+        print(f"{'case':>9} {'strength':>8} {'PSNR':>6} {'colour':>6} {'kept':>5} | {'change':>6} {'truth':>5} "
+              f"{'x':>5} | {'8-bit':>5} {'truth':>5} {'x':>5} | {'cuts':>4} {'bleed':>5}")
+        for name, case in result["film"].items():
+            c = case["summary"]
+            for k in strengths:
+                r = c[f"strength_{k:g}"]
+                ratio = f"{r['ab_change_vs_truth']:5.2f}" if "ab_change_vs_truth" in r else f"{'':5}"
+                bleed = f"{r['bleed']:5.2f}" if "bleed" in r else ""
+                print(f"{name:>9} {k:8g} {r['psnr']:6.2f} {r['colourfulness']:6.1f} {r['colour_kept']:5.2f} | "
+                      f"{r['ab_change']:6.2f} {c['truth']['ab_change']:5.2f} {ratio} | {r['warp_ab']:5.2f} "
+                      f"{c['truth']['warp_ab']:5.2f} {r['warp_ab_vs_truth']:5.2f} | {r['extra_cuts']:4.2f} {bleed}")
     if args.report:
         print(f"report: {args.report}")
     return 0
@@ -228,6 +257,91 @@ def cmd_pack(args) -> int:
     return 0
 
 
+def cmd_batch(args) -> int:
+    from tqdm import tqdm
+
+    from .batch.run import run_batch
+    from .batch.work import ModelSettings, WorkSettings
+
+    model = ModelSettings(str(args.model) if args.model else None, args.device, args.size, args.intensity,
+                          args.temperature, args.blend)
+    video = _video_options(args)
+    settings = WorkSettings(video, part_seconds=args.part_seconds, warmup=args.warmup,
+                            photos_per_call=args.photos_per_call)
+    bar = None
+
+    def on_event(event) -> None:
+        nonlocal bar
+        if event.kind == "start":
+            print(f"vidcolor batch: {event.message}", file=sys.stderr)
+            bar = tqdm(total=event.total, desc="batch", unit="img", disable=args.quiet, dynamic_ncols=True)
+        elif event.kind == "progress":
+            bar.total = event.total
+            bar.update(event.done - bar.n)
+        elif event.kind == "failed":
+            tqdm.write(f"vidcolor: error: {event.message}", file=sys.stderr)
+        elif event.kind in ("retry", "warning"):
+            tqdm.write(f"vidcolor: {event.message}", file=sys.stderr)
+
+    try:
+        summary = run_batch(args.sources, args.output, model, settings, ray=args.ray, in_process=args.no_ray,
+                            workers=args.workers, cpus_per_worker=args.cpus_per_worker, photo_format=args.format,
+                            on_event=on_event)
+    finally:
+        if bar is not None:
+            bar.close()
+    if not summary.done and not summary.failed:
+        print(f"{summary.output}: nothing to do: all {len(summary.skipped)} item(s) are done already "
+              "(their outputs exist)")
+        return 0
+    notes = [f"done {len(summary.done)}", f"skipped {len(summary.skipped)} (done already)",
+             f"failed {len(summary.failed)}"]
+    extra = [f"{summary.seconds:.1f} s {summary.where}"]
+    if summary.retried:
+        extra.append(f"{summary.retried} unit(s) tried again")
+    if summary.kept_frames:
+        extra.append(f"{summary.kept_frames} video frame(s) kept from an interrupted run")
+    print(f"{summary.output}: {', '.join(notes)} ({'; '.join(extra)})")
+    for src, message in summary.failed:
+        print(f"  failed: {message if str(src) in message else f'{src}: {message}'}")
+    return 0 if summary.ok else 1
+
+
+def _ray_here() -> str:
+    """Whether Ray is installed, for ``vidcolor batch --help`` (found without importing it)."""
+    import importlib.util
+
+    try:
+        found = importlib.util.find_spec("ray") is not None
+    except (ImportError, ValueError):
+        found = False
+    return "Ray is installed here" if found else "Ray is not installed here: pip install 'vidcolor[cluster]'"
+
+
+def _video_options(args) -> VideoOptions:
+    return VideoOptions(strength=args.smoothing, codec=args.codec, crf=args.crf, preset=args.preset,
+                        pix_fmt=args.pix_fmt, batch_size=args.batch, every=args.every)
+
+
+def _add_video_args(p: argparse.ArgumentParser, defaults: VideoOptions, default_codec: str) -> None:
+    """What a render is asked for (:class:`VideoOptions`), as ``video`` and ``batch`` take it."""
+    p.add_argument("--smoothing", type=float, default=defaults.strength,
+                   help=f"temporal smoothing of colour, 0 (per frame) to 1 (default {defaults.strength})")
+    _add_every_arg(p, defaults)
+    p.add_argument("--codec", help=f"video codec (default {default_codec})")
+    p.add_argument("--crf", type=int, default=defaults.crf,
+                   help=f"quality for H.264/H.265/VP9 (lower is better, default {defaults.crf})")
+    p.add_argument("--preset", default=defaults.preset, help=f"x264/x265 speed preset (default {defaults.preset})")
+    p.add_argument("--pix-fmt", default=defaults.pix_fmt, help=f"output pixel format (default {defaults.pix_fmt})")
+    p.add_argument("--batch", type=int, help="frames per forward pass (default 16 on GPU, 4 on CPU)")
+
+
+def _add_every_arg(p: argparse.ArgumentParser, defaults: VideoOptions) -> None:
+    p.add_argument("--every", type=int, default=defaults.every,
+                   help="with smoothing, the network sees each shot's first frame and every n-th after it; the "
+                        "frames between get the colour carried along the motion (default 2 on a CPU, 1 on a GPU)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="vidcolor", description="Colourise black-and-white photos and videos.")
     defaults = VideoOptions()
@@ -254,22 +368,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("inputs", nargs="+", type=Path, help="video files or folders of them")
     p.add_argument("-o", "--output", type=Path, required=True,
                    help="output file (one input; container from the extension) or folder")
-    p.add_argument("--smoothing", type=float, default=defaults.strength,
-                   help=f"temporal smoothing of colour, 0 (per frame) to 1 (default {defaults.strength})")
-    p.add_argument("--codec", help="video codec (default from the extension: H.264 for .mp4/.mov/.mkv)")
-    p.add_argument("--crf", type=int, default=defaults.crf,
-                   help=f"quality for H.264/H.265/VP9 (lower is better, default {defaults.crf})")
-    p.add_argument("--preset", default=defaults.preset, help=f"x264/x265 speed preset (default {defaults.preset})")
-    p.add_argument("--pix-fmt", default=defaults.pix_fmt, help=f"output pixel format (default {defaults.pix_fmt})")
-    p.add_argument("--batch", type=int, help="frames per forward pass (default 16 on GPU, 4 on CPU)")
+    _add_video_args(p, defaults, "from the extension: H.264 for .mp4/.mov/.mkv")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    p.add_argument("--hints", type=Path, metavar="HINTS.json",
+                   help="colours you know, each at pixels of the (one) input video's frame at time t (seconds), "
+                        "followed through its shot: "
+                        '{"version": 1, "points": [{"x": 412, "y": 230, "color": "#B03A2E", "t": 12.48}]}')
     p.add_argument("--timings", action="store_true",
                    help="print where the time went (decoding, colourising, encoding) to find the bottleneck")
     _add_render_args(p)
     p.set_defaults(func=cmd_video)
 
     p = sub.add_parser("eval-video", parents=[common], help="score colour stability on colour clips made gray")
-    p.add_argument("inputs", nargs="+", type=Path, help="video files or folders of frames (searched one level deep)")
+    p.add_argument("inputs", nargs="*", type=Path, help="video files or folders of frames (searched one level deep)")
+    p.add_argument("--film", nargs="+", type=Path,
+                   help="colour photos (files or folders) made into synthetic old film with known truth and "
+                        "motion: static grainy, flickering, dusty shots, a flash frame, a pan, a duplicated "
+                        "frame, a fade to black and a cut")
+    p.add_argument("--film-photos", type=int, default=8, help="photos used for --film, spread over all given (default 8)")
+    _add_every_arg(p, defaults)
     p.add_argument("--strengths", default=f"0,{defaults.strength:g}",
                    help=f"smoothing strengths to compare (default 0,{defaults.strength:g})")
     p.add_argument("--max-frames", type=int, default=60)
@@ -350,6 +467,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--codec", default="jpg", choices=["jpg", "webp"], help="webp: about 30 %% smaller packs")
     p.add_argument("--keep-faces", type=float, default=1.0, help="share of face crops to keep")
     p.set_defaults(func=cmd_pack)
+
+    p = sub.add_parser("batch", parents=[common],
+                       help="colourise a collection (photos and videos, folders searched recursively) on this "
+                            "machine or a Ray cluster")
+    p.add_argument("sources", nargs="+", type=Path, help="photo and video files, or folders of them")
+    p.add_argument("-o", "--output", type=Path, required=True,
+                   help="output folder: mirrors the sources' folders (photos keep their names, videos become "
+                        "NAME_colour.mp4); items whose output exists are skipped, so a re-run goes on where "
+                        "the last one stopped")
+    p.add_argument("--ray", metavar="ADDRESS",
+                   help="join a running Ray cluster: 'auto' (the one this machine is part of) or its address "
+                        "(host:6379, ray://host:10001); sources and output must be at the same paths on every "
+                        "node. Without it the batch runs on this machine: on a local Ray instance when Ray is "
+                        f"installed, else in this process ({_ray_here()})")
+    p.add_argument("--no-ray", action="store_true", help="run in this process even when Ray is installed")
+    p.add_argument("--workers", type=int,
+                   help="model workers (default: one per GPU of the cluster; without GPUs, one per "
+                        "--cpus-per-worker CPUs)")
+    p.add_argument("--cpus-per-worker", type=int, default=2, help="CPUs of each CPU worker (default 2)")
+    p.add_argument("--part-seconds", type=float, default=30.0,
+                   help="a longer video is split into parts of about this many seconds (whole 3-second "
+                        "segments), rendered by several workers at once and joined without re-encoding; one "
+                        "shorter than about two parts is rendered whole (default 30)")
+    p.add_argument("--warmup", type=int, default=32,
+                   help="frames colourised before each part, not written, so that its colour continues the "
+                        "part before it (default 32)")
+    p.add_argument("--photos-per-call", type=int, default=8, help="photos handed to a worker at a time (default 8)")
+    p.add_argument("--format", choices=["png", "jpg", "tif", "webp"],
+                   help="photo output format (default: the input's own when writable, else png)")
+    _add_video_args(p, defaults, "H.264")
+    _add_render_args(p)
+    p.set_defaults(func=cmd_batch)
     return ap
 
 

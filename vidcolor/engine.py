@@ -19,7 +19,7 @@ import torch.nn.functional as F
 
 from .color import AB_MAX, rgb_to_l
 from .errors import Cancelled
-from .hints import Hint, check_inside, hint_map
+from .hints import Hint, check_inside, hint_map, pin_to_hints
 from .join import check_cancel, from_unit_float, join_cpu, join_torch
 from .model import FusionColorizer, round_to_multiple
 from .settings import RenderSettings
@@ -139,14 +139,27 @@ class Colorizer:
             check_cancel(cancel)
             L_full = torch.stack([image_to_l(images[i]) for i in idx])
             L_net = self.network_input(L_full.to(self.device))
-            maps = None
-            if hints is not None and any(hints[i] for i in idx):
-                net = (L_net.shape[-1], L_net.shape[-2])
-                maps = torch.stack([hint_map(hints[i], (W, H), net) for i in idx])
-            ab = self.predict_ab(L_net, hints=maps).float()
+            ab = self.predict_ab_hinted(L_net, None if hints is None else [hints[i] for i in idx], (W, H))
             for j, i in enumerate(idx):
                 results[i] = self.join_to_numpy(L_full[j], ab[j], images[i].dtype, cancel)
         return results
+
+    def predict_ab_hinted(self, L_net: torch.Tensor, hints: list[list[Hint]] | None,
+                          image_size: tuple[int, int], embedding=None) -> torch.Tensor:
+        """a*b* ``(B, 2, h/2, w/2)`` float32 for network-size L* ``(B, 1, h, w)`` of images of
+        ``image_size`` (width, height), each with its ``hints``: the network's prediction with the
+        hints as input, then pinned so that each hint's pixel gets its colour
+        (:func:`vidcolor.hints.pin_to_hints`). No hints: exactly :meth:`predict_ab`. ``embedding``
+        as :meth:`predict_ab` takes it."""
+        if not hints or not any(hints):
+            return self.predict_ab(L_net, embedding).float()
+        net = (L_net.shape[-1], L_net.shape[-2])
+        maps = torch.stack([hint_map(h, image_size, net) for h in hints])
+        ab = self.predict_ab(L_net, embedding, maps).float()
+        # L* at a*b*'s size (half the network's, whose sides are multiples of 8).
+        L_ab = F.avg_pool2d(L_net.float().to(ab.device), 2)
+        return torch.stack([pin_to_hints(ab[i], L_ab[i, 0], h, image_size, self.settings.intensity)
+                            for i, h in enumerate(hints)])
 
     def colorize_video(self, src, dst, options=None, progress=None, cancel=None, overwrite: bool = True):
         """Colourise a video file into ``dst``; see :func:`vidcolor.video.colorize_video`."""

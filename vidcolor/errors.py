@@ -26,4 +26,9 @@ class WeightsError(VidcolorError, RuntimeError):
     """A weight file is missing, corrupt, or does not fit the model it describes."""
 
 
-__all__ = ["VidcolorError", "Cancelled", "PhotoError", "VideoError", "HintsError", "WeightsError"]
+class BatchError(VidcolorError, RuntimeError):
+    """A batch cannot start: nothing to colourise, an output folder that cannot be used, or Ray
+    missing or out of reach; the message says what to do."""
+
+
+__all__ = ["VidcolorError", "Cancelled", "PhotoError", "VideoError", "HintsError", "WeightsError", "BatchError"]

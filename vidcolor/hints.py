@@ -9,6 +9,9 @@ A hints file (JSON, written by the app, read by ``--hints``)::
 which only a*b* is used (the photo keeps its own lightness); ``t``: for videos, the time in seconds
 of the frame the point was placed on. The network takes hints as sparse a*b* and a mask at its own
 resolution, as it was trained (simulated hints: the truth's mean a*b* over small patches).
+
+:func:`suggestions` gives the colours the model itself finds likely at a point, for a colour
+chooser to offer before a full picker (as Zhang et al.'s ideepcolor does).
 """
 
 from __future__ import annotations
@@ -16,13 +19,16 @@ from __future__ import annotations
 import json
 import math
 import re
+import threading
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from .atomic import atomic_output
-from .color import rgb_to_lab
+from .color import AB_MAX, lab_to_rgb, rgb_to_lab
 from .errors import HintsError
 
 FORMAT_VERSION = 1
@@ -114,3 +120,122 @@ def hint_map(hints: list[Hint], image_size: tuple[int, int], net_size: tuple[int
         a, b = hint.ab()
         out[0, ys, xs], out[1, ys, xs], out[2, ys, xs] = a, b, 1.0
     return out
+
+
+# -- pinning ---------------------------------------------------------------------------------------
+PIN_SIGMA = 0.03  # reach of a hint's correction: this share of the a*b* map's longer side (one std. dev.)
+PIN_SIGMA_L = 8.0  # ... and L* units: the correction fades across an edge in lightness
+
+
+def pin_to_hints(ab: torch.Tensor, L: torch.Tensor, hints: list[Hint], image_size: tuple[int, int],
+                 scale: float = 1.0) -> torch.Tensor:
+    """``ab`` ``(2, h, w)``, predicted with ``hints`` for an image of ``image_size`` (width, height),
+    corrected so that each hint's own pixel gets the hint's a*b* (times ``scale``, the intensity).
+
+    The network moves colour towards a hint over the region it belongs to, but falls short of a
+    colour far from what it expects (a pure red coat reaches about two thirds of its chroma). The
+    shortfall at each hint is added back with a weight that is 1 there and fades with distance and
+    with difference in lightness (``L``: L* ``(h, w)`` at ``ab``'s size), so the user's colour is
+    met where it was placed and the network's own spreading shapes the rest."""
+    if not hints:
+        return ab
+    (W, H), (h, w) = image_size, ab.shape[-2:]
+    ab, L = ab.float(), L.float().to(ab.device)
+    sigma = PIN_SIGMA * max(h, w)
+    # Hint pixel centres in the map's coordinates (cell centres at integers, as the bilinear join
+    # samples it: align_corners=False).
+    u = torch.tensor([(hint.x + 0.5) * w / W - 0.5 for hint in hints], device=ab.device).clamp(0, w - 1)
+    v = torch.tensor([(hint.y + 0.5) * h / H - 0.5 for hint in hints], device=ab.device).clamp(0, h - 1)
+    target = torch.tensor([hint.ab() for hint in hints], device=ab.device) * scale  # (n, 2)
+    L_at = _sample(L[None], u, v)[0]  # (n,)
+    ys = torch.arange(h, device=ab.device, dtype=torch.float32)[None, :, None]
+    xs = torch.arange(w, device=ab.device, dtype=torch.float32)[None, None, :]
+    weights = (torch.exp(-((xs - u[:, None, None]) ** 2 + (ys - v[:, None, None]) ** 2) / (2 * sigma**2))
+               * torch.exp(-((L[None] - L_at[:, None, None]) ** 2) / (2 * PIN_SIGMA_L**2)))  # (n, h, w)
+    # What the join will read at each hint's pixel: the bilinear sample of the map and of its own
+    # weight, so an isolated hint is met exactly rather than at the nearest cell.
+    shortfall = (target - _sample(ab, u, v).T) / _sample(weights, u, v).diagonal().clamp(min=1e-3)[:, None]
+    total = weights.sum(0).clamp(min=1.0)  # overlapping hints share rather than add up
+    correction = torch.einsum("nhw,nc->chw", weights, shortfall) / total
+    return (ab + correction).clamp(-AB_MAX, AB_MAX)
+
+
+def _sample(maps: torch.Tensor, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """Bilinear samples ``(C, n)`` of ``maps`` ``(C, h, w)`` at points (``u``, ``v``) in cell units."""
+    h, w = maps.shape[-2:]
+    x0, y0 = u.floor().long().clamp(0, w - 1), v.floor().long().clamp(0, h - 1)
+    x1, y1 = (x0 + 1).clamp(max=w - 1), (y0 + 1).clamp(max=h - 1)
+    fx, fy = u - x0, v - y0
+    return (maps[:, y0, x0] * (1 - fx) * (1 - fy) + maps[:, y0, x1] * fx * (1 - fy)
+            + maps[:, y1, x0] * (1 - fx) * fy + maps[:, y1, x1] * fx * fy)
+
+
+# -- suggestions -----------------------------------------------------------------------------------
+_GAMUT_STEPS = 41  # chroma scales tried, 1 down to 0, when a colour does not exist at the pixel's L*
+_cache_lock = threading.Lock()
+_cached: dict = {}  # the last image's distribution: one photo is open at a time in an editor
+
+
+def suggestions(colorizer, image: np.ndarray, x: float, y: float, count: int = 6) -> list[str]:
+    """The ``count`` colours the model finds most likely at pixel (``x``, ``y``) of ``image``, most
+    likely first, as sRGB hex (``"#RRGGBB"``), for a colour chooser to offer as hints.
+
+    They are the most probable a*b* bins of the classification head's distribution at that pixel
+    (of the automatic prediction: other hints do not sway it), shown at the photo's own L* there,
+    with chroma reduced, hue kept, where a bin's colour does not exist at that lightness. The
+    distribution is cached for the last image asked about, so a second point on the same image
+    costs no network pass; the image must not be changed in place in between (a sample of its
+    pixels is compared, but not all of them). Raises :class:`HintsError` for a point outside."""
+    from .engine import image_to_l  # the engine imports this module
+
+    H, W = image.shape[:2]
+    if not (0 <= x < W and 0 <= y < H):
+        raise HintsError(f"point ({x:g}, {y:g}) is outside the image ({W} x {H} pixels)")
+    if not hasattr(colorizer.model, "ab_bins"):
+        raise HintsError("this model has no classification head to suggest colours from")
+    probs = _distribution(colorizer, image)
+    q, h, w = probs.shape
+    order = torch.argsort(probs[:, min(h - 1, int(y * h / H)), min(w - 1, int(x * w / W))], descending=True)
+    lightness = float(image_to_l(image[int(y):int(y) + 1, int(x):int(x) + 1]).flatten()[0])
+    ab = colorizer.model.ab_bins.detach().float().cpu()[order]
+    out: list[str] = []
+    for start in range(0, q, 4 * count):  # several bins may come out as one colour at very dark or light L*
+        for colour in _in_gamut_hex(lightness, ab[start:start + 4 * count]):
+            if colour not in out:
+                out.append(colour)
+                if len(out) == count:
+                    return out
+    return out
+
+
+def _distribution(colorizer, image: np.ndarray) -> torch.Tensor:
+    """Bin probabilities ``(Q, h, w)`` at the classification head's resolution, cached by image."""
+    from .engine import image_to_l
+
+    sample = image[:: max(1, image.shape[0] // 31), :: max(1, image.shape[1] // 31)]
+    fingerprint = (image.shape, image.dtype.str, sample.tobytes())
+    settings = (colorizer.model, colorizer.device, colorizer.settings.size)
+    with _cache_lock:
+        c = _cached
+        if c and c["image"]() is image and c["fingerprint"] == fingerprint and c["settings"] == settings:
+            return c["probs"]
+    L_net = colorizer.network_input(image_to_l(image)[None].to(colorizer.device))
+    probs = torch.softmax(colorizer.heads(L_net)["logits"].float(), dim=1)[0].cpu()
+    with _cache_lock:
+        _cached.clear()
+        _cached.update(image=weakref.ref(image), fingerprint=fingerprint, settings=settings, probs=probs)
+    return probs
+
+
+def _in_gamut_hex(lightness: float, ab: torch.Tensor) -> list[str]:
+    """sRGB hex of L*a*b* colours (one L*, ``ab`` ``(N, 2)``), each at the largest share of its
+    chroma that sRGB can show at that lightness, so the hue stays the bin's."""
+    scales = torch.linspace(1, 0, _GAMUT_STEPS)
+    lab = torch.empty(3, len(ab), _GAMUT_STEPS)
+    lab[0] = lightness
+    lab[1:] = ab.T[:, :, None] * scales
+    rgb = lab_to_rgb(lab)  # (3, N, steps)
+    inside = ((rgb >= -1e-4) & (rgb <= 1 + 1e-4)).all(dim=0)
+    first = inside.to(torch.int8).argmax(dim=1)  # the largest scale inside (scale 0, gray, always is)
+    chosen = rgb[:, torch.arange(len(ab)), first].clamp(0, 1)
+    return ["#" + "".join(f"{round(float(v) * 255):02X}" for v in chosen[:, i]) for i in range(len(ab))]

@@ -20,6 +20,24 @@ def files_of_kind(folder: Path, suffixes: set[str]) -> list[Path]:
                   if p.is_file() and p.suffix.lower() in suffixes and not p.name.startswith("."))
 
 
+def find_files(folder: Path, suffixes: set[str], recursive: bool = False, skip_under: Path | None = None) -> list[Path]:
+    """The files of ``folder`` (and of its sub-folders when ``recursive``) with one of ``suffixes``
+    (hidden ones left out), sorted. Files inside ``skip_under`` are left out: earlier results in an
+    output folder nested in the input folder are not inputs. An output that is the input folder
+    itself skips nothing; the callers refuse outputs that would overwrite their inputs."""
+    folder = Path(folder)
+    skip = None if skip_under is None or Path(skip_under).resolve() == folder.resolve() else Path(skip_under).resolve()
+    found = folder.rglob("*") if recursive else folder.glob("*")
+    return [f for f in sorted(found)
+            if f.is_file() and f.suffix.lower() in suffixes and not f.name.startswith(".")
+            and not (skip is not None and skip in f.resolve().parents)]
+
+
+def video_output_name(src: Path) -> str:
+    """The name a colourised video gets in an output folder."""
+    return f"{Path(src).stem}_colour.mp4"
+
+
 def check_distinct_outputs(pairs: list[tuple[Path, Path]], error: type[ValueError] = ValueError,
                            hint: str = "colourise them into different folders") -> None:
     """Refuse a batch in which two inputs would be written to one output (the second would

@@ -24,7 +24,7 @@ from PIL import Image, ImageCms, ImageOps
 from .atomic import atomic_output
 from .errors import HintsError, PhotoError
 from .hints import Hint, check_inside, load_hints
-from .media import PHOTO_SUFFIXES, PHOTO_WRITE_FORMATS, check_distinct_outputs
+from .media import PHOTO_SUFFIXES, PHOTO_WRITE_FORMATS, check_distinct_outputs, find_files
 
 log = logging.getLogger("vidcolor")
 
@@ -174,10 +174,6 @@ def colorize_photo(colorizer, photo: Photo, cancel=None, hints: list[Hint] | Non
 
 
 # -- batch job -------------------------------------------------------------------------------------
-def _is_image_name(p: Path) -> bool:
-    return p.suffix.lower() in READ_SUFFIXES and not p.name.startswith(".")
-
-
 def plan_outputs(inputs: list[Path], output: Path, recursive: bool = False,
                  suffix: str | None = None) -> list[tuple[Path, Path]]:
     """Pairs (input file, output file). A folder output mirrors each input folder's layout."""
@@ -190,16 +186,10 @@ def plan_outputs(inputs: list[Path], output: Path, recursive: bool = False,
         pairs = [(Path(inputs[0]), output)]
     else:
         pairs = []
-        out_resolved = output.resolve()
         for item in map(Path, inputs):
             if item.is_dir():
-                # Skip earlier results in an output folder inside this input folder; an output that
-                # is the input folder itself is left to the overwrite check below.
-                nested = out_resolved != item.resolve()
-                found = item.rglob("*") if recursive else item.glob("*")
-                for f in sorted(found):
-                    if f.is_file() and _is_image_name(f) and not (nested and out_resolved in f.resolve().parents):
-                        pairs.append((f, output / f.relative_to(item).parent / _out_name(f, suffix)))
+                for f in find_files(item, READ_SUFFIXES, recursive, skip_under=output):
+                    pairs.append((f, output / f.relative_to(item).parent / _out_name(f, suffix)))
             elif item.exists():
                 pairs.append((item, output / _out_name(item, suffix)))
             else:

@@ -78,3 +78,17 @@ def test_high_dpi_maps_image_pixels_to_device_pixels():
     assert out.returncode == 0 and "ok" in out.stdout, out.stderr
 
 
+
+
+def test_the_window_opens_without_waiting_for_torch():
+    import os
+
+    # torch takes seconds to import: the window comes up at once and the model loads behind it
+    # (colour hints included: their module needs torch, so the app imports it only in jobs).
+    code = ("import sys\n"
+            "import vidcolor_gui.app, vidcolor_gui.main_window\n"
+            "bad = sorted(m for m in sys.modules if m == 'torch' or m.startswith('torch.'))\n"
+            "assert not bad, bad[:10]\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert out.returncode == 0, out.stderr[-2000:]

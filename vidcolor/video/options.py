@@ -7,6 +7,7 @@ from dataclasses import dataclass
 DEFAULT_SMOOTHING = 0.8  # temporal smoothing of a*b*: the CLI's, the app's and the library's default
 MAX_CRF = 63  # the largest any of the CRF codecs takes (libaom-av1, libvpx-vp9)
 MAX_BATCH = 256
+MAX_EVERY = 8  # carried further, new things in the picture wait too long for their colour
 
 
 @dataclass
@@ -17,6 +18,9 @@ class VideoOptions:
     preset: str = "medium"
     pix_fmt: str = "yuv420p"
     batch_size: int | None = None  # frames per forward pass; default 16 on GPU, 4 on CPU
+    # With smoothing, the network sees every n-th frame of a shot (see FrameColorizer); default 2
+    # on a CPU, where the network is the slowest stage, 1 on a GPU.
+    every: int | None = None
 
     def validate(self) -> "VideoOptions":
         """Refuse values out of range before anything is opened or written."""
@@ -27,4 +31,6 @@ class VideoOptions:
         # Each frame of a batch is held in memory at full resolution: a bound keeps memory flat.
         if self.batch_size is not None and not 1 <= self.batch_size <= MAX_BATCH:
             raise ValueError(f"batch must be between 1 and {MAX_BATCH} frames, got {self.batch_size}")
+        if self.every is not None and not 1 <= self.every <= MAX_EVERY:
+            raise ValueError(f"the network must see every frame or every n-th up to {MAX_EVERY}, got {self.every}")
         return self

@@ -22,9 +22,11 @@ from ..color import rgb_to_l
 from ..atomic import atomic_output
 from ..engine import Colorizer, gray_to_l_table
 from ..errors import Cancelled, VideoError
+from ..hints import Hint
 from ..join import DEVICE_JOIN_PIXELS, from_unit_float, join_cpu, join_torch
+from .hint_tracks import track_hints
 from .reader import DecodeThread, Frame, looks_colour, open_input, probe, pts_to_time
-from .temporal import AbSmoother, CutDetector, ShotEmbedding
+from .temporal import CUT, AbSmoother, CutDetector, ShotEmbedding, interruptions
 from .options import DEFAULT_SMOOTHING, VideoOptions
 from .segments import RenderState, SegmentEncoder, mux_output, render_fingerprint
 from .writer import EncodeThread, VideoWriter, output_codec, rgb_to_yuv420p, rgb_to_yuv420p_cpu
@@ -67,46 +69,87 @@ def stage_summary(stages: dict[str, float]) -> str:
             f"colourise: {s['colorize']:.1f} s busy, {s['wait_decode']:.1f} s waiting for frames, "
             f"{s['wait_encode']:.1f} s for the encoder | "
             f"encode: {s['encode']:.1f} s busy, {s['encode_starved']:.1f} s waiting for frames | "
-            f"final mux (sound and segments into the output): {s['mux']:.1f} s")
+            f"final mux (sound and segments into the output): {s['mux']:.1f} s"
+            + (f" | following the hints: {s['hints']:.1f} s" if s.get("hints") else ""))
 
 
 class FrameColorizer:
-    """Colourises consecutive frames of one video with shot-aware, motion-compensated a*b*."""
+    """Colourises consecutive frames of one video with shot-aware, motion-compensated a*b*.
 
-    def __init__(self, colorizer: Colorizer, strength: float = DEFAULT_SMOOTHING, rotation: int = 0):
+    With smoothing on, the network sees each shot's first frame and every ``every``-th frame
+    after it; the frames between get the smoothed colour carried along the motion (the flow is
+    computed for smoothing anyway), or the network's look where it cannot be carried."""
+
+    def __init__(self, colorizer: Colorizer, strength: float = DEFAULT_SMOOTHING, rotation: int = 0,
+                 every: int = 1):
+        if every < 1:
+            raise ValueError(f"the network must see every frame or every n-th, got {every}")
         self.colorizer = colorizer
         self.strength = strength
+        self.every = every if strength > 0 else 1
         self.turns = (rotation // 90) % 4
         self.cuts = CutDetector()
         self.shot = ShotEmbedding()
         self.smoother = AbSmoother(strength)
         self.cut_count = 0
         self.last_cuts: list[bool] = []  # which frames of the last call start a shot
+        self.since_key = 0  # frames since the network last saw one
         self._lut: torch.Tensor | None = None
+        self.shown = (0, 0)
 
-    def __call__(self, frames: list[np.ndarray], yuv420p_matrix: str | None = None) -> list[np.ndarray]:
+    def __call__(self, frames: list[np.ndarray], yuv420p_matrix: str | None = None,
+                 hints: list[list[Hint]] | None = None) -> list[np.ndarray]:
         """Gray (H, W) or RGB (H, W, 3) uint8 frames in order -> RGB uint8 frames, or, with
-        ``yuv420p_matrix`` ("bt601"/"bt709", even sizes), yuv420p planes ready for the encoder."""
+        ``yuv420p_matrix`` ("bt601"/"bt709", even sizes), yuv420p planes ready for the encoder.
+        ``hints``: each frame's colour hints, at its pixels in display orientation
+        (:func:`vidcolor.video.hint_tracks.track_hints`)."""
         c = self.colorizer
         L_full = self._lightness(frames)
+        height, width = L_full.shape[-2:]
+        self.shown = (width, height) if self.turns % 2 == 0 else (height, width)  # display size, for hints
         # The network and the classifier see frames upright; a*b* is turned back afterwards.
         L_net = torch.rot90(c.network_input(L_full), self.turns, dims=(-2, -1))
         L_small = F.avg_pool2d(L_net, 2).cpu().numpy()[:, 0]
-        cuts = self.last_cuts = [self.cuts(L) for L in L_small]
+        cuts = [self.cuts(L) for L in L_small]  # verdicts: a resume withdraws the cut before it
+        only = interruptions(cuts)
+        self.last_cuts = [cut is CUT and not o for cut, o in zip(cuts, only)]
         self.cut_count += sum(cuts)
+        keys = []
+        for i, cut in enumerate(cuts):
+            # A resumed shot's frame is seen too: the shot's embedding comes back with it. So is a
+            # frame with hints: carrying would blur the hint's colour, pinned to its pixel.
+            hinted = hints is not None and bool(hints[i])
+            self.since_key = 0 if cut or hinted or self.since_key + 1 >= self.every else self.since_key + 1
+            keys.append(self.since_key == 0)
+        ab = dict(zip(np.flatnonzero(keys), self._predict(L_net, [i for i, k in enumerate(keys) if k], cuts, hints)))
+        L_small = np.rot90(L_small, -self.turns, axes=(-2, -1))
+        smoothed = []
+        for i, (L, cut, o) in enumerate(zip(L_small, cuts, only)):
+            L = np.ascontiguousarray(L)
+            out = self.smoother(L, ab.get(i), cut, o)
+            if out is None:  # the colour could not be carried to this frame: the network looks
+                out = self.smoother(L, self._predict(L_net, [i], cuts, hints)[0], cut, o)
+            smoothed.append(out)
+        return finish_frames(L_full, smoothed, yuv420p_matrix, on_device=c.device.type != "cpu")
+
+    def _predict(self, L_net: torch.Tensor, which: list[int], cuts: list,
+                 hints: list[list[Hint]] | None) -> list[np.ndarray]:
+        """The network's a*b* ``(h, w, 2)`` for frames ``which`` of the batch (with their hints),
+        in stored orientation."""
+        if not which:
+            return []
 
         def per_shot(own: torch.Tensor) -> torch.Tensor:
-            # The shot's embedding takes one look per batch and one at each cut, from the
+            # The shot's embedding takes one look per pass and one at each cut, from the
             # backbone pass the frames get anyway.
-            return torch.stack([self.shot(e.float(), cut) if cut or i == 0 else self.shot.value
-                                for i, (e, cut) in enumerate(zip(own, cuts))])
+            return torch.stack([self.shot(e.float(), cuts[i]) if cuts[i] or n == 0 else self.shot.value
+                                for n, (e, i) in enumerate(zip(own, which))])
 
         embedding = per_shot if self.strength > 0 else None
-        ab = torch.rot90(c.predict_ab(L_net, embedding), -self.turns, dims=(-2, -1)).float().cpu().numpy()
-        L_small = np.rot90(L_small, -self.turns, axes=(-2, -1))
-        smoothed = [self.smoother(np.ascontiguousarray(L), np.ascontiguousarray(a.transpose(1, 2, 0)), cut)
-                    for L, a, cut in zip(L_small, ab, cuts)]
-        return finish_frames(L_full, smoothed, yuv420p_matrix, on_device=c.device.type != "cpu")
+        ab = self.colorizer.predict_ab_hinted(L_net[which], None if hints is None else [hints[i] for i in which],
+                                              self.shown, embedding)
+        ab = torch.rot90(ab, -self.turns, dims=(-2, -1))
+        return [np.ascontiguousarray(a.transpose(1, 2, 0)) for a in ab.float().cpu().numpy()]
 
     def _lightness(self, frames: list[np.ndarray]) -> torch.Tensor:
         """Full-resolution L* ``(B, 1, H, W)`` on the device, computed there from uint8 pixels."""
@@ -162,6 +205,12 @@ def default_batch(colorizer: Colorizer) -> int:
     return 16 if colorizer.device.type == "cuda" else 4
 
 
+def default_every(colorizer: Colorizer) -> int:
+    """On a CPU the network is the slowest stage: it sees every other frame (measured to cost
+    nothing in PSNR or stability, see the README); on a GPU, every frame."""
+    return 1 if colorizer.device.type == "cuda" else 2
+
+
 def _check_paths(src: Path, dst: Path, overwrite: bool) -> None:
     if dst.resolve() == src.resolve():
         raise VideoError(f"{dst}: output would overwrite the input; choose another output")
@@ -173,10 +222,13 @@ def _check_paths(src: Path, dst: Path, overwrite: bool) -> None:
 
 def colorize_video(colorizer: Colorizer, src: str | Path, dst: str | Path, options: VideoOptions | None = None,
                    progress: Callable[[ProgressInfo], None] | None = None,
-                   cancel: threading.Event | None = None, overwrite: bool = True) -> VideoReport:
+                   cancel: threading.Event | None = None, overwrite: bool = True,
+                   hints: list[Hint] | None = None) -> VideoReport:
     """Colourise ``src`` into ``dst``. Raises :class:`Cancelled` (nothing left behind) if
     ``cancel`` is set. After the process was killed, the same call goes on where the render
-    stopped (see :mod:`vidcolor.video.segments`)."""
+    stopped (see :mod:`vidcolor.video.segments`). ``hints``: colours the user knows, each placed
+    on the frame at its time ``t`` and followed through its shot
+    (:func:`vidcolor.video.hint_tracks.track_hints`)."""
     src, dst = Path(src), Path(dst)
     options = (options or VideoOptions()).validate()
     _check_paths(src, dst, overwrite)
@@ -185,13 +237,16 @@ def colorize_video(colorizer: Colorizer, src: str | Path, dst: str | Path, optio
     colour = _is_colour(src)
     if colour:
         log.warning("%s is already in colour: its luminance is colourised and its own colour replaced", src)
-    state = RenderState.begin(dst, render_fingerprint(colorizer, src, options))
+    t0 = time.perf_counter()
+    tracks = track_hints(src, hints, cancel=cancel) if hints else None
+    rendering = time.perf_counter()
+    state = RenderState.begin(dst, render_fingerprint(colorizer, src, options, hints))
     resumed, resumed_damaged = state.frames, state.total("damaged")
     if resumed:
         log.warning("%s: resuming an interrupted render after its first %d frames", dst, resumed)
-    t0 = time.perf_counter()
     done = 0
     stages = dict.fromkeys(("wait_decode", "colorize", "wait_encode"), 0.0)
+    stages["hints"] = rendering - t0  # following the hints through their shots, before the render
     abandoned = False  # a stuck thread keeps the files it uses: closing them under it would crash
     try:
         with atomic_output(dst) as tmp:
@@ -203,7 +258,8 @@ def colorize_video(colorizer: Colorizer, src: str | Path, dst: str | Path, optio
                 decoder = DecodeThread(container, colour, maxsize=32, start_pts=start)
                 # Two batches in flight keep the encoder busy; more would only be lost to a crash.
                 encoder = EncodeThread(SegmentEncoder(writer, state), maxsize=2 * batch_size)
-                colorize = FrameColorizer(colorizer, options.strength, info.rotation)
+                colorize = FrameColorizer(colorizer, options.strength, info.rotation,
+                                          options.every or default_every(colorizer))
                 try:
                     decoder.start()
                     encoder.start()
@@ -220,7 +276,8 @@ def colorize_video(colorizer: Colorizer, src: str | Path, dst: str | Path, optio
                         stages["wait_decode"] += t2 - t1
                         if batch is None:
                             break
-                        out = colorize([f.pixels for f in batch], writer.yuv420p_matrix)
+                        out = colorize([f.pixels for f in batch], writer.yuv420p_matrix,
+                                       None if tracks is None else [tracks.get(f.pts, []) for f in batch])
                         t3 = time.perf_counter()
                         stages["colorize"] += t3 - t2
                         for frame, pixels, cut in zip(batch, out, colorize.last_cuts):
@@ -228,7 +285,7 @@ def colorize_video(colorizer: Colorizer, src: str | Path, dst: str | Path, optio
                         stages["wait_encode"] += time.perf_counter() - t3
                         done += len(batch)
                         if progress is not None:
-                            elapsed = time.perf_counter() - t0
+                            elapsed = time.perf_counter() - rendering
                             fps = done / elapsed if elapsed > 0 else 0.0
                             total = max(info.frame_count, resumed + done)
                             eta = (total - resumed - done) / fps if fps > 0 else None
@@ -284,7 +341,7 @@ def preview_frames(colorizer: Colorizer, src: str | Path, start: float, seconds:
     colour = _is_colour(Path(src))
     container = open_input(src)
     decoder = DecodeThread(container, colour, maxsize=8, start=start, stop=start + seconds)
-    colorize = FrameColorizer(colorizer, strength, info.rotation)
+    colorize = FrameColorizer(colorizer, strength, info.rotation, default_every(colorizer))  # as the render
     turns = (info.rotation // 90) % 4
     at = start
     try:

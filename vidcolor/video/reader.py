@@ -253,8 +253,9 @@ class DecodeThread(threading.Thread):
     """
 
     def __init__(self, container, colour: bool, maxsize: int = 16, start: float | None = None,
-                 stop: float | None = None, start_pts: int | None = None):
-        """Frames from ``start`` seconds (or from timestamp ``start_pts`` on) up to ``stop``."""
+                 stop: float | None = None, start_pts: int | None = None, stop_pts: int | None = None):
+        """Frames from ``start`` seconds (or from timestamp ``start_pts`` on) up to ``stop`` (or
+        up to, not including, timestamp ``stop_pts``)."""
         super().__init__(name="vidcolor-decode", daemon=True)
         self.container, self.colour = container, colour
         self.stream = container.streams.video[0]
@@ -267,7 +268,7 @@ class DecodeThread(threading.Thread):
         self.last_pts: int | None = None  # of the last frame queued
         self.blocked = 0.0  # seconds spent waiting for room in a full queue (decoding is ahead)
         self.start_pts = start_pts if start is None else time_to_pts(start, self.stream)
-        self.stop_pts = None if stop is None else time_to_pts(stop, self.stream)
+        self.stop_pts = stop_pts if stop is None else time_to_pts(stop, self.stream)
 
     def run(self) -> None:
         try:

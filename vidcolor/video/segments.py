@@ -25,6 +25,7 @@ import numpy as np
 
 from .. import __version__
 from ..atomic import atomic_output
+from ..errors import VideoError
 from ..model import trainable_state_dict
 from .options import VideoOptions
 from .writer import VideoWriter
@@ -54,8 +55,9 @@ def discard_interrupted(dst: Path) -> None:
     shutil.rmtree(resume_dir(dst), ignore_errors=True)
 
 
-def render_fingerprint(colorizer, src: Path, options: VideoOptions) -> dict:
-    """What a render's result depends on: the input file, the model's weights, every setting."""
+def render_fingerprint(colorizer, src: Path, options: VideoOptions, hints: list | None = None) -> dict:
+    """What a render's result depends on: the input file, the model's weights, every setting and
+    the colour hints."""
     st = Path(src).stat()
     weights = hashlib.sha1()
     for name, tensor in sorted(trainable_state_dict(colorizer.model).items()):
@@ -66,7 +68,7 @@ def render_fingerprint(colorizer, src: Path, options: VideoOptions) -> dict:
         "input": {"path": str(Path(src).resolve()), "size": st.st_size, "mtime_ns": st.st_mtime_ns},
         "weights": weights.hexdigest(), "config": dataclasses.asdict(colorizer.model.config),
         "render": dataclasses.asdict(colorizer.settings), "options": dataclasses.asdict(options),
-        "device": colorizer.device.type,
+        "device": colorizer.device.type, "hints": [dataclasses.asdict(h) for h in hints or []],
     }
     return json.loads(json.dumps(fingerprint))  # as it reads back from the state file
 
@@ -105,6 +107,19 @@ class RenderState:
         state = cls(folder, fingerprint, [])
         state._save()
         return state
+
+    @classmethod
+    def load(cls, dst: Path) -> "RenderState | None":
+        """The kept render of ``dst`` as it is on disk, whatever its settings, for reading only;
+        None if there is none or a file it names is missing."""
+        folder = resume_dir(dst)
+        try:
+            saved = json.loads((folder / STATE_FILE).read_text())
+            if all((folder / s["file"]).is_file() and (folder / s["index"]).is_file() for s in saved["segments"]):
+                return cls(folder, saved["fingerprint"], saved["segments"])
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+        return None
 
     @property
     def frames(self) -> int:
@@ -215,7 +230,34 @@ class SegmentEncoder:
         self.cc = None  # an unfinished segment is not kept
 
 
-def mux_output(writer: VideoWriter, state: RenderState, source) -> None:
+class JoinedRenders:
+    """The renders of consecutive parts of one video, read as one render's segments (what
+    :func:`mux_output` takes), so that parts rendered apart join without re-encoding."""
+
+    def __init__(self, states: list[RenderState]):
+        self.states = states
+
+    @property
+    def frames(self) -> int:
+        return sum(state.frames for state in self.states)
+
+    def total(self, key: str) -> int:
+        return sum(state.total(key) for state in self.states)
+
+    def extradata(self) -> bytes | None:
+        headers = {s["extradata"] for state in self.states for s in state.segments}
+        if len(headers) > 1:
+            # Packets are muxed as they are: they must all decode with the output's one header.
+            raise VideoError("the parts were encoded with different codec headers (another encoder build "
+                             "or settings); they cannot be joined without re-encoding")
+        return bytes.fromhex(headers.pop()) if headers else None
+
+    def packets(self) -> Iterator[tuple[bytes, int | None, int | None, bool]]:
+        for state in self.states:
+            yield from state.packets()
+
+
+def mux_output(writer: VideoWriter, state: RenderState | JoinedRenders, source) -> None:
     """Write the output: every segment's video packets and the input's copied streams (from the
     open input ``source``), interleaved by time, then close it."""
     writer.start(state.extradata())

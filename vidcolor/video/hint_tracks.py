@@ -1,0 +1,139 @@
+"""Hints through a video: a point placed on one frame holds for its whole shot.
+
+Before the render, one pass over the video at a small size finds the shots (the render's own
+:class:`~vidcolor.video.temporal.CutDetector`) and carries each hint along optical flow, forwards
+and backwards from the frame it was placed on, to the shot's cuts. A point that leaves the
+picture, or whose track the flow in the other direction does not confirm for a few frames in a
+row (it went behind something), ends there. Only the current shot's small frames are kept.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from pathlib import Path
+from typing import Callable
+
+import cv2
+import numpy as np
+
+from ..engine import gray_to_l_table
+from ..errors import Cancelled, HintsError
+from ..hints import Hint, check_inside
+from .reader import DecodeThread, VideoInfo, open_input, probe, pts_to_time, rotate_for_display
+from .temporal import CUT, RESUME, CutDetector
+
+TRACK_SIDE = 320  # long side of the frames points are tracked on
+LOST_PIXELS = 1.5  # at TRACK_SIDE: a forward step the backward flow misses by more is unconfirmed ...
+LOST_STEPS = 3  # ... and this many unconfirmed steps in a row end the track
+
+Tracks = dict[int, list[Hint]]  # a frame's pts -> the hints on it, at the frame's (display) pixels
+
+
+def track_hints(src: str | Path, hints: list[Hint], source: str = "hints",
+                cancel: threading.Event | None = None,
+                progress: Callable[[int, int], None] | None = None) -> Tracks:
+    """Each hint of ``hints`` (placed at time ``t`` on ``src``, at display pixels) carried over its
+    shot: ``{pts: [hint at that frame's position]}``. ``source`` names the hints in errors;
+    ``progress(done, total)`` counts frames."""
+    info = check_video_hints(src, hints, source)
+    tracks: Tracks = {}
+    if not hints:
+        return tracks
+    scale = TRACK_SIDE / max(info.width, info.height)
+    size = (max(1, round(info.width * scale)), max(1, round(info.height * scale)))
+    cuts, lightness = CutDetector(), gray_to_l_table(256)
+    shot: list[tuple[int, float, np.ndarray]] = []  # (pts, seconds, small gray) of the current shot
+    split = None  # where a cut was flagged in ``shot``, until the next frame confirms it
+    container = open_input(src)
+    decoder = DecodeThread(container, colour=False, maxsize=32)
+    done = 0
+    try:
+        decoder.start()
+        last_pts = None
+        for frame in decoder.frames_until(cancel):
+            pixels = rotate_for_display(frame.pixels, info.rotation)
+            small = cv2.resize(pixels if pixels.ndim == 2 else cv2.cvtColor(pixels, cv2.COLOR_RGB2GRAY),
+                               size, interpolation=cv2.INTER_AREA)
+            # A frame without a timestamp is one tick after the last (as the render numbers it).
+            pts = frame.pts if frame.pts is not None else (last_pts or 0) + 1
+            last_pts = pts
+            verdict = cuts(lightness[small])
+            if split is not None and verdict != RESUME:  # not a flash or a damaged frame: a new shot
+                _track_shot(shot[:split], hints, scale, tracks)
+                shot = shot[split:]
+            split = len(shot) if verdict is CUT and shot else None
+            shot.append((pts, pts_to_time(pts, decoder.stream), small))
+            done += 1
+            if progress is not None:
+                progress(done, info.frame_count)
+        if cancel is not None and cancel.is_set():
+            raise Cancelled(f"{src}: cancelled while following the hints")
+        for part in (shot[:split], shot[split:]) if split is not None else (shot,):
+            _track_shot(part, hints, scale, tracks)
+    finally:
+        if decoder.close():  # a decoder still stuck in the file keeps it open (see join_or_report)
+            container.close()
+    return tracks
+
+
+def check_video_hints(src: str | Path, hints: list[Hint], source: str = "hints") -> VideoInfo:
+    """Refuse hints that do not fit ``src`` (no time, after its end, outside its frame), naming
+    ``source`` and the point; returns ``src``'s :class:`VideoInfo`."""
+    for i, h in enumerate(hints):
+        if h.t is None:
+            raise HintsError(f"{source}: point {i + 1} has no time \"t\": a hint on a video needs the time "
+                             f"in seconds of the frame it was placed on")
+    info = probe(src)
+    for i, h in enumerate(hints):
+        if h.t > info.duration + 1:
+            raise HintsError(f"{source}: point {i + 1} is at {h.t:g} s, after the end of {src} "
+                             f"({info.duration:.2f} s)")
+    check_inside(hints, info.width, info.height, source)
+    return info
+
+
+def _track_shot(shot: list[tuple[int, float, np.ndarray]], hints: list[Hint], scale: float,
+                tracks: Tracks) -> None:
+    """Adds to ``tracks`` the hints placed on a frame of ``shot``, carried over all of it."""
+    if not shot:
+        return
+    times = np.array([t for _, t, _ in shot])
+    half = (times[1] - times[0]) / 2 if len(times) > 1 else 0.5
+    mine = [h for h in hints if times[0] - half <= h.t < times[-1] + max(half, 1e-3)]
+    if not mine:
+        return
+    flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
+    frames = [small for _, _, small in shot]
+    for hint in mine:
+        start = int(np.argmin(np.abs(times - hint.t)))  # the frame it was placed on
+        path = {start: (hint.x * scale, hint.y * scale)}
+        for step in (1, -1):
+            x, y = path[start]
+            misses = 0
+            for j in range(start, len(frames) - 1 if step > 0 else 0, step):
+                x, y, confirmed = _step(flow, frames[j], frames[j + step], x, y)
+                misses = 0 if confirmed else misses + 1
+                h, w = frames[0].shape
+                if misses >= LOST_STEPS or not (0 <= x < w and 0 <= y < h):
+                    break
+                path[j + step] = (x, y)
+        for j, (x, y) in path.items():
+            tracks.setdefault(shot[j][0], []).append(replace(hint, x=x / scale, y=y / scale))
+
+
+def _step(flow, a: np.ndarray, b: np.ndarray, x: float, y: float) -> tuple[float, float, bool]:
+    """Point (x, y) of frame ``a`` in frame ``b``, and whether the flow back from ``b`` returns it."""
+    dx, dy = _at(flow.calc(a, b, None), x, y)
+    nx, ny = x + float(dx), y + float(dy)
+    backward = flow.calc(b, a, None)
+    bx, by = _at(backward, nx, ny)
+    return nx, ny, bool(np.hypot(nx + bx - x, ny + by - y) <= LOST_PIXELS)
+
+
+def _at(flow: np.ndarray, x: float, y: float) -> np.ndarray:
+    """The flow's median over a 5x5 neighbourhood of (x, y): one pixel's flow is noisy."""
+    h, w = flow.shape[:2]
+    xi, yi = int(round(min(max(x, 0), w - 1))), int(round(min(max(y, 0), h - 1)))
+    patch = flow[max(0, yi - 2):yi + 3, max(0, xi - 2):xi + 3].reshape(-1, 2)
+    return np.median(patch, axis=0)
