@@ -1,5 +1,8 @@
-"""Colour hints on the open photo: placing them through the chooser, editing them on the picture
-with undo and redo, and keeping them in the photo's hints file.
+"""Colour hints on the open photo or video: placing them through the chooser, editing them on the
+picture with undo and redo, and keeping them in the file's hints file.
+
+On a video a hint is placed on the frame shown, at that frame's own time ``t`` and its full-size
+display pixels (the frame is shown reduced), and only the hints of the frame shown have markers.
 
 Every edit is a command on one undo stack (cleared when another photo opens); after each edit,
 undo or redo the list says ``changed``, the window re-renders the photo, and the hints file is
@@ -43,8 +46,12 @@ class HintEditor(QObject):
         self.undo_stack = QUndoStack(self)
         self.layer = HintsLayer(view, self.list, self)
         self.chooser: HintChooser | None = None
-        self._path: Path | None = None  # the open photo
+        self._path: Path | None = None  # the open photo or video
         self._photo = None
+        self._size: tuple[int, int] | None = None  # its (display) width and height: hints' pixels
+        self._video = False
+        self._frame: tuple[float, float] | None = None  # a video's frame shown: (its own time, scale)
+        self._half_frame = 0.02  # a hint is on the frame shown when its time is this close
         self._hints_file: Path | None = None  # where its hints are written; None: not kept
         self._asking = False  # a "where to keep the hints" dialog is open
 
@@ -81,15 +88,50 @@ class HintEditor(QObject):
         self.close_chooser()
         self.undo_stack.clear()
         self._path, self._photo, self._hints_file = Path(path), photo, hints_file
+        self._size, self._video, self._frame = tuple(photo.size), False, None
         self.list.set_hints(hints)
         self.layer.set_enabled(True)
+        self.layer.set_frame(1.0, None)
         self._update_actions()
+
+    def load_video(self, path: Path, size: tuple[int, int], fps: float, hints: list,
+                   hints_file: Path | None) -> None:
+        """A video was opened (``size``: its display width and height), with the hints kept for it.
+        Hints are placed once a frame is shown (:meth:`show_frame`)."""
+        self.close_chooser()
+        self.undo_stack.clear()
+        self._path, self._photo, self._hints_file = Path(path), None, hints_file
+        self._size, self._video, self._frame = tuple(size), True, None
+        self._half_frame = 0.5 / (fps or 25.0)
+        self.list.set_hints(hints)
+        self.layer.set_enabled(True)
+        self.layer.set_frame(1.0, lambda h: False)
+        self._update_actions()
+
+    def show_frame(self, frame: tuple[float, float] | None) -> None:
+        """The video's frame on screen: (its own time, image points per display pixel of the
+        video), or None while none is (a preview plays)."""
+        if not self._video:
+            return
+        if frame != self._frame:
+            self.close_chooser()
+        self._frame = frame
+        if frame is None:
+            self.layer.set_frame(1.0, lambda h: False)
+        else:
+            t, scale = frame
+            self.layer.set_frame(scale, lambda h: h.t is not None and abs(h.t - t) <= self._half_frame)
+
+    def frame_time(self) -> float | None:
+        """The own time of the video's frame on screen, where hints are placed; None otherwise."""
+        return None if self._frame is None else self._frame[0]
 
     def unload(self) -> None:
         """No photo is open (a video, or nothing)."""
         self.close_chooser()
         self.undo_stack.clear()
-        self._path = self._photo = self._hints_file = None
+        self._path = self._photo = self._hints_file = self._size = self._frame = None
+        self._video = False
         self.list.set_hints([])
         self.layer.set_enabled(False)
         self._update_actions()
@@ -132,12 +174,17 @@ class HintEditor(QObject):
         if pixel is not None and pixel != (h.x, h.y):
             self.undo_stack.push(MoveHint(self.list, index, *pixel))
 
+    def _scale(self) -> float:
+        return self._frame[1] if self._frame is not None else 1.0
+
     def _pixel(self, point: QPointF) -> tuple[int, int] | None:
-        """The photo's pixel at image point ``point``; None off the photo or with none open."""
-        if self._photo is None:
+        """The photo's (or the video's, at full size) pixel at image point ``point``; None off the
+        picture, with none open, or on a video with no frame shown."""
+        if self._size is None or (self._video and self._frame is None):
             return None
-        W, H = self._photo.size
-        x, y = math.floor(point.x()), math.floor(point.y())
+        W, H = self._size
+        scale = self._scale()
+        x, y = math.floor(point.x() / scale), math.floor(point.y() / scale)
         return (x, y) if 0 <= x < W and 0 <= y < H else None
 
     # -- the chooser -------------------------------------------------------------------------------
@@ -146,17 +193,22 @@ class HintEditor(QObject):
         x, y = pixel
         current = None if index is None else self.list[index].color
         chooser = HintChooser(self._window, "Hint colour" if index is None else "Recolour hint", current)
-        chooser.chosen.connect(partial(self._chosen, pixel, index, chooser))
+        t = self.frame_time()  # a video's hint is on the frame shown now
+        chooser.chosen.connect(partial(self._chosen, pixel, t, index, chooser))
         chooser.dismissed.connect(partial(self._dismissed, chooser))
         self.chooser = chooser
+        centre = self.layer.image_point(x, y)
         if index is None:
-            self.layer.set_pending(QPointF(x + 0.5, y + 0.5))
+            self.layer.set_pending(centre)
         s = self._settings()
-        self._engine.submit("suggest", partial(jobs.suggest_colours, photo=self._photo, x=x, y=y,
-                                               settings=s.render_settings()),
-                            on_done=partial(self._suggested, chooser),
+        if self._video:
+            fn = partial(jobs.suggest_frame_colours, path=self._path, seconds=t, x=x, y=y,
+                         settings=s.render_settings())
+        else:
+            fn = partial(jobs.suggest_colours, photo=self._photo, x=x, y=y, settings=s.render_settings())
+        self._engine.submit("suggest", fn, on_done=partial(self._suggested, chooser),
                             on_error=partial(self._suggestions_failed, chooser))
-        where = self._view.image_positions(QPointF(x + 0.5, y + 0.5))
+        where = self._view.image_positions(centre)
         anchor = where[-1][0] if where else QPointF(self._view.rect().center())
         chooser.open_at(self._view.mapToGlobal(anchor.toPoint()))
 
@@ -169,8 +221,9 @@ class HintEditor(QObject):
             why = "the model is not available" if isinstance(error, ModelUnavailable) else str(error)
             chooser.set_failed(f"No suggestions: {why}")
 
-    def _chosen(self, pixel: tuple[int, int], index: int | None, chooser: HintChooser, colour: str) -> None:
-        if chooser is not self.chooser or self._photo is None:
+    def _chosen(self, pixel: tuple[int, int], t: float | None, index: int | None, chooser: HintChooser,
+                colour: str) -> None:
+        if chooser is not self.chooser or self._size is None:
             return  # another photo was opened meanwhile
         self.layer.set_pending(None)
         self.chooser = None
@@ -178,7 +231,7 @@ class HintEditor(QObject):
         if index is None:
             from vidcolor.hints import Hint  # imports torch: loaded by now, for the model
 
-            self.undo_stack.push(AddHint(self.list, Hint(*pixel, colour)))
+            self.undo_stack.push(AddHint(self.list, Hint(*pixel, colour, t)))
             self.layer.select(len(self.list) - 1)
         elif index < len(self.list) and self.list[index].color != colour:
             self.undo_stack.push(RecolourHint(self.list, index, colour))

@@ -38,6 +38,8 @@ class HintsLayer(QObject):
         self._drag_point: QPointF | None = None  # image point under the mouse while dragging
         self._pending: QPointF | None = None  # where a hint is about to go (its colour being chosen)
         self.menu: QMenu | None = None  # the open context menu, if any
+        self._scale = 1.0  # image points per hint pixel (a video's frame is shown reduced)
+        self._shows = None  # which hints have a marker: all, or those of the frame shown (a video)
         hints.changed.connect(self._hints_changed)
         hints.reset.connect(self._hints_changed)
         view.set_overlay(self)
@@ -52,6 +54,23 @@ class HintsLayer(QObject):
 
     def enabled(self) -> bool:
         return self._enabled
+
+    def set_frame(self, scale: float, shows) -> None:
+        """Hints are at pixels of a picture shown ``scale`` times their size, and only those for
+        which ``shows(hint)`` is true have a marker (None: all of them)."""
+        self._scale, self._shows = scale, shows
+        self._drag_index = self._drag_point = None
+        if self._selected is not None and (self._selected >= len(self._hints) or not self.shown(self._selected)):
+            self.select(None)
+        self._view.update()
+
+    def shown(self, i: int) -> bool:
+        """Whether hint ``i`` has a marker on the picture shown."""
+        return self._shows is None or bool(self._shows(self._hints[i]))
+
+    def image_point(self, x: float, y: float) -> QPointF:
+        """The image point of the middle of hint pixel (``x``, ``y``)."""
+        return QPointF((x + 0.5) * self._scale, (y + 0.5) * self._scale)
 
     def selected(self) -> int | None:
         return self._selected
@@ -69,6 +88,8 @@ class HintsLayer(QObject):
     def marker_at(self, pos: QPointF) -> int | None:
         """The topmost hint whose marker is under widget position ``pos``."""
         for i in reversed(range(len(self._hints))):
+            if not self.shown(i):
+                continue
             for centre, _pane in self._view.image_positions(self._centre(i)):
                 if _dist(centre, pos) <= GRAB_RADIUS:
                     return i
@@ -78,7 +99,7 @@ class HintsLayer(QObject):
         if i == self._drag_index and self._drag_point is not None:
             return self._drag_point
         h = self._hints[i]
-        return QPointF(h.x + 0.5, h.y + 0.5)  # the middle of the hint's pixel
+        return self.image_point(h.x, h.y)  # the middle of the hint's pixel
 
     def _hints_changed(self) -> None:
         if self._selected is not None and self._selected >= len(self._hints):
@@ -91,6 +112,8 @@ class HintsLayer(QObject):
             return
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         for i in range(len(self._hints)):
+            if not self.shown(i):
+                continue
             self._paint_marker(p, view, self._centre(i), QColor(self._hints[i].color), i == self._selected)
         if self._pending is not None:
             self._paint_marker(p, view, self._pending, None, True)

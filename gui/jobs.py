@@ -116,6 +116,9 @@ class OpenedPhoto:
 class OpenedVideo:
     path: Path
     info: object  # vidcolor.video.VideoInfo
+    hints: list = field(default_factory=list)  # its colour hints, each at the time of its frame
+    hints_file: Path | None = None
+    hints_error: Exception | None = None
 
 
 def open_media(ctx: JobContext, path: Path, hints_file: Path | None = None):
@@ -126,14 +129,14 @@ def open_media(ctx: JobContext, path: Path, hints_file: Path | None = None):
     ctx.close_frame_reader()  # the file shown before is let go
     kind = media_kind(path)
     if kind == "video":
-        return _open_video(path)
+        return _open_video(path, hints_file)
     try:
         photo = read_photo(path)
     except PhotoError as photo_error:
         if kind == "photo":
             raise
         try:  # an unfamiliar extension may still be a video
-            return _open_video(path)
+            return _open_video(path, hints_file)
         except ValueError:
             raise photo_error from None
     opened = OpenedPhoto(path, photo, Pyramid(to_qimage(photo.pixels, photo.alpha)), [], hints_file)
@@ -144,10 +147,21 @@ def open_media(ctx: JobContext, path: Path, hints_file: Path | None = None):
     return opened
 
 
-def _open_video(path: Path) -> OpenedVideo:
+def _open_video(path: Path, hints_file: Path | None = None) -> OpenedVideo:
+    from vidcolor.errors import HintsError
     from vidcolor.video import probe
 
-    return OpenedVideo(path, probe(path))
+    opened = OpenedVideo(path, probe(path), [], hints_file)
+    try:
+        hints = read_hints(hints_file, (opened.info.width, opened.info.height))
+        for i, h in enumerate(hints):
+            if h.t is None:
+                raise HintsError(f"{hints_file}: point {i + 1} has no time \"t\": a hint on a video needs "
+                                 "the time in seconds of the frame it was placed on")
+        opened.hints = hints
+    except HintsError as e:
+        opened.hints_error = e
+    return opened
 
 
 def colorize_photo(ctx: JobContext, photo, settings: RenderSettings, hints=(), cache: PhotoCache | None = None,
@@ -192,25 +206,56 @@ def suggest_colours(ctx: JobContext, photo, x: float, y: float, settings: Render
     return suggestions(_configured(ctx, settings), photo.pixels, x, y)
 
 
+_shown_frame: list = []  # (path, own time, full-size RGB) of the frame last asked about (engine thread only)
+
+
+def suggest_frame_colours(ctx: JobContext, path: Path, seconds: float, x: float, y: float,
+                          settings: RenderSettings) -> list[str]:
+    """The model's likeliest colours at pixel (``x``, ``y``) of a video's frame at its own time
+    ``seconds``, at full size (the frame is kept: more points on it cost no network pass)."""
+    from vidcolor.hints import suggestions
+
+    if not _shown_frame or _shown_frame[0] != (path, seconds):
+        _shown_frame[:] = [(path, seconds), ctx.frame_reader(path).read(seconds)]
+    return suggestions(_configured(ctx, settings), _shown_frame[1], x, y)
+
+
+def frame_hints(hints, own: float, half_frame: float, scale: float) -> list:
+    """The hints placed on the frame at its own time ``own``, at its pixels shown ``scale`` times
+    their size."""
+    from dataclasses import replace
+
+    return [replace(h, x=h.x * scale, y=h.y * scale) for h in hints
+            if h.t is not None and abs(h.t - own) <= half_frame]
+
+
 # -- video ---------------------------------------------------------------------------------------------
 def video_frame(ctx: JobContext, path: Path, seconds: float, max_side: int | None,
-                settings: RenderSettings) -> tuple[float, QImage, QImage]:
+                settings: RenderSettings, hints=(), width: int = 0,
+                half_frame: float = 0.02) -> tuple[float, QImage, QImage]:
     """The frame shown at ``seconds``: its own time, and the original and colourised pictures. The
-    original is sent ahead so scrubbing shows motion at once."""
+    original is sent ahead so scrubbing shows motion at once. The hints placed on this frame
+    (``hints`` at the pixels of the video, ``width`` display pixels wide) colour it."""
     own, rgb = ctx.frame_reader(path).read_at(seconds, max_side)
     before = to_qimage(rgb)
     ctx.partial((own, before))
     if ctx.cancelled():
         return own, before, None
-    return own, before, to_qimage(_configured(ctx, settings).colorize_image(rgb))
+    on = frame_hints(hints, own, half_frame, rgb.shape[1] / width) if hints and width else []
+    colorizer = _configured(ctx, settings)
+    return own, before, to_qimage(colorizer.colorize_image(rgb, hints=on) if on else colorizer.colorize_image(rgb))
 
 
-def save_frame(ctx: JobContext, path: Path, seconds: float, dst: Path, settings: RenderSettings) -> Path:
-    """Save the frame shown at ``seconds`` (give a frame's own time to save exactly that frame)."""
+def save_frame(ctx: JobContext, path: Path, seconds: float, dst: Path, settings: RenderSettings,
+               hints=(), half_frame: float = 0.02) -> Path:
+    """Save the frame shown at ``seconds`` (give a frame's own time to save exactly that frame),
+    with the ``hints`` placed on it."""
     from vidcolor.photo import write_photo
 
-    rgb = ctx.frame_reader(path).read(seconds)
-    write_photo(dst, _configured(ctx, settings).colorize_image(rgb))
+    own, rgb = ctx.frame_reader(path).read_at(seconds)
+    on = frame_hints(hints, own, half_frame, 1.0) if hints else []
+    colorizer = _configured(ctx, settings)
+    write_photo(dst, colorizer.colorize_image(rgb, hints=on) if on else colorizer.colorize_image(rgb))
     return dst
 
 
@@ -222,11 +267,13 @@ class PreviewFrame:
 
 
 def preview(ctx: JobContext, path: Path, start: float, seconds: float, strength: float,
-            max_side: int, settings: RenderSettings) -> int:
-    """Colourise a short range and send each frame no sooner than its own time would play it."""
+            max_side: int, settings: RenderSettings, hints=()) -> int:
+    """Colourise a short range (with the video's ``hints``, followed through their shots) and send
+    each frame no sooner than its own time would play it."""
     from vidcolor.video import preview_frames
 
-    frames = preview_frames(_configured(ctx, settings), path, start, seconds, max_side=max_side, strength=strength)
+    frames = preview_frames(_configured(ctx, settings), path, start, seconds, max_side=max_side, strength=strength,
+                            hints=list(hints) or None)
     t0 = first = None
     n = 0
     try:
@@ -245,8 +292,9 @@ def preview(ctx: JobContext, path: Path, start: float, seconds: float, strength:
 
 
 def render_video(ctx: JobContext, src: Path, dst: Path, model, device: str, settings: RenderSettings,
-                 options: VideoOptions):
-    """The full render, on its own thread with its own Colorizer around a copy of the model."""
+                 options: VideoOptions, hints=()):
+    """The full render, on its own thread with its own Colorizer around a copy of the model, with
+    the video's colour ``hints``."""
     from vidcolor.engine import Colorizer
     from vidcolor.video import colorize_video
 
@@ -259,4 +307,5 @@ def render_video(ctx: JobContext, src: Path, dst: Path, model, device: str, sett
             last[0] = now
             ctx.partial(info)
 
-    return colorize_video(colorizer, src, dst, options, progress=progress, cancel=ctx.cancel)
+    return colorize_video(colorizer, src, dst, options, progress=progress, cancel=ctx.cancel,
+                          hints=list(hints) or None)

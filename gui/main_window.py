@@ -96,7 +96,8 @@ class MainWindow(QMainWindow):
         self.render_bar.runningChanged.connect(lambda _running: self._update_actions())
         self.render_bar.loadRequested.connect(self.open_path)
         self.view.viewChanged.connect(self._update_zoom_label)
-        self.hint_editor.changed.connect(self._colorize_photo)
+        self.hint_editor.changed.connect(self._hints_changed)
+        self.video_panel.frameShown.connect(self.hint_editor.show_frame)
         self.hint_editor.errorOccurred.connect(self.show_error)
         self.hint_editor.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self._applied = self.settings_panel.settings()
@@ -338,14 +339,17 @@ class MainWindow(QMainWindow):
                 self.show_error(opened.hints_error, f"use the hints saved for {opened.path.name}")
         else:
             self.doc = None
-            self.hint_editor.unload()
             info = opened.info
+            self.hint_editor.load_video(opened.path, (info.width, info.height), float(info.fps or 0),
+                                        opened.hints, opened.hints_file)
             self.info_label.setText(
                 f"{opened.path.name} · {info.width} × {info.height} · {float(info.fps):.3g} fps · "
                 f"{info.frame_count or '?'} frames · {info.codec}{' · audio' if info.has_audio else ''}")
             self.view.clear()
             self.video_panel.show()
-            self.video_panel.load(opened)
+            self.video_panel.load(opened, opened.hints)
+            if opened.hints_error is not None:
+                self.show_error(opened.hints_error, f"use the hints saved for {opened.path.name}")
         self._update_actions()
         if isinstance(opened, jobs.OpenedVideo):
             self._offer_resume(opened.path)
@@ -361,6 +365,13 @@ class MainWindow(QMainWindow):
             self.video_panel.refresh()
 
     # -- photo -------------------------------------------------------------------------------------
+    def _hints_changed(self) -> None:
+        """An edit to the hints: colour the photo, or the video's frame and timeline, with them."""
+        if self.doc is not None:
+            self._colorize_photo()
+        elif self.video_panel.video is not None:
+            self.video_panel.set_hints(self.hint_editor.hints())
+
     def _result_key(self) -> tuple:
         """What the photo's colours depend on: the render settings and the hints."""
         return (*self.settings_panel.settings().render_key(), tuple(self.hint_editor.hints()))
@@ -427,7 +438,8 @@ class MainWindow(QMainWindow):
                          hints=key[-1])
         elif self.video_panel.video is not None:
             fn = partial(jobs.save_frame, path=self.video_panel.video.path,
-                         seconds=self.video_panel.position_seconds(), dst=path, settings=s.render_settings())
+                         seconds=self.video_panel.position_seconds(), dst=path, settings=s.render_settings(),
+                         hints=tuple(self.hint_editor.hints()), half_frame=0.5 / self.video_panel.fps())
         else:
             return
         self.statusBar().showMessage(f"Saving {path.name}…")
@@ -465,8 +477,9 @@ class MainWindow(QMainWindow):
         self._render_starting = True
         self._update_actions()
         # The render gets its own copy of the model so scrubbing stays possible meanwhile.
+        hints = self.hint_editor.hints()
         self.engine.submit("render-prep", jobs.copy_model,
-                           on_done=lambda r: self._start_render(video.path, dst, r, s),
+                           on_done=lambda r: self._start_render(video.path, dst, r, s, hints),
                            on_error=self._render_start_failed)
 
     def _render_start_failed(self, error) -> None:
@@ -474,14 +487,14 @@ class MainWindow(QMainWindow):
         self._update_actions()
         self.show_error(error, "start the render")
 
-    def _start_render(self, src: Path, dst: Path, model_and_device, s: AppSettings) -> None:
+    def _start_render(self, src: Path, dst: Path, model_and_device, s: AppSettings, hints=()) -> None:
         self._render_starting = False
         if self._closing:
             return
         model, device = model_and_device
         # Remembered until it finishes: after a crash, opening the video offers to resume it.
         self._store_renders({**self._interrupted_renders(), str(src): str(dst)})
-        self.render_bar.start(src, dst, model, device, s.render_settings(), s.video_options())
+        self.render_bar.start(src, dst, model, device, s.render_settings(), s.video_options(), hints)
         self._update_actions()
 
     def _interrupted_renders(self) -> dict[str, str]:
@@ -620,7 +633,8 @@ class MainWindow(QMainWindow):
                           f"<b>vidcolor {__version__}</b><p>Colourise black-and-white photos and videos.</p>"
                           "<p>Drag the split line to compare, scroll to zoom, drag to pan. "
                           "Space or B shows the original.</p>"
-                          "<p>Click the photo to give a colour hint there; drag a hint to move it, "
+                          "<p>Click the photo (or a video's frame) to give a colour hint there; drag a "
+                          "hint to move it, "
                           "double-click it to recolour it, Delete removes it.</p>")
 
     def closeEvent(self, event) -> None:

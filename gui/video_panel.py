@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from functools import partial
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QStyle, QToolButton, QWidget
+from PySide6.QtCore import QPointF, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QStyle, QStyleOptionSlider, QToolButton, QWidget
 
 from vidcolor.errors import Cancelled
 
@@ -27,10 +28,66 @@ def format_time(seconds: float, precise: bool = True) -> str:
     return text + (f"{s:05.2f}" if precise else f"{int(s):02d}")
 
 
+def _pen(colour: QColor, width: float) -> QPen:
+    pen = QPen(colour, width)
+    pen.setCapStyle(Qt.PenCapStyle.FlatCap)
+    return pen
+
+
+class Timeline(QSlider):
+    """The playhead's slider, with a small tick in each hint's colour under the frames that carry
+    colour hints."""
+
+    TICK = 5  # logical pixels: how far a tick reaches up from the bottom edge
+
+    def __init__(self, parent=None):
+        super().__init__(Qt.Orientation.Horizontal, parent)
+        self._marks: list[tuple[int, str]] = []  # (frame index, colour)
+        self.setMinimumHeight(self.sizeHint().height() + self.TICK)
+
+    def set_marks(self, marks: list[tuple[int, str]]) -> None:
+        self._marks = sorted(set(marks))
+        self.update()
+
+    def marks(self) -> list[int]:
+        """The frames marked, in order."""
+        return sorted({frame for frame, _ in self._marks})
+
+    def mark_x(self, frame: int) -> float:
+        """Where the tick of ``frame`` is drawn, in widget pixels."""
+        opt = QStyleOptionSlider()
+        self.initStyleOption(opt)
+        style = self.style()
+        groove = style.subControlRect(QStyle.ComplexControl.CC_Slider, opt, QStyle.SubControl.SC_SliderGroove, self)
+        handle = style.subControlRect(QStyle.ComplexControl.CC_Slider, opt, QStyle.SubControl.SC_SliderHandle, self)
+        span = groove.width() - handle.width()
+        return groove.x() + handle.width() / 2 + QStyle.sliderPositionFromValue(
+            self.minimum(), self.maximum(), frame, span, opt.upsideDown)
+
+    def paintEvent(self, event) -> None:
+        super().paintEvent(event)
+        if not self._marks:
+            return
+        p = QPainter(self)
+        try:
+            bottom = self.height() - 1.0
+            for frame, colour in self._marks:
+                x = self.mark_x(frame)
+                for pen, top in ((_pen(QColor(0, 0, 0, 180), 4), bottom - self.TICK),
+                                 (_pen(QColor(colour), 2), bottom - self.TICK + 1)):
+                    p.setPen(pen)
+                    p.drawLine(QPointF(x, top), QPointF(x, bottom))
+        finally:
+            p.end()
+
+
 class VideoPanel(QWidget):
     errorOccurred = Signal(object, str)  # exception, what was being done
     renderRequested = Signal()
     previewRunningChanged = Signal(bool)
+    # The frame on screen, where hints are placed: (its own time, image points per display pixel
+    # of the video), or None while there is none (a preview plays, nothing is open).
+    frameShown = Signal(object)
 
     def __init__(self, engine: Engine, view: CompareView, settings_getter, parent=None):
         super().__init__(parent)
@@ -44,6 +101,7 @@ class VideoPanel(QWidget):
         self._shown_key = None  # (frame index, render key) of the pair on screen
         self._shown_at: tuple[int, float] | None = None  # (frame index, its own time) of the picture on screen
         self.preview_shown = 0  # frames shown by the last preview
+        self._hints: tuple = ()  # the video's colour hints (vidcolor.hints.Hint), each at its frame's time
 
         style = self.style()
         self.preview_button = QToolButton()
@@ -52,8 +110,9 @@ class VideoPanel(QWidget):
         self.preview_button.clicked.connect(self.toggle_preview)
         self.preview_button.setMinimumWidth(  # the label changes to "Stop": keep the layout still
             self.preview_button.fontMetrics().horizontalAdvance(f"Preview {PREVIEW_SECONDS:g} s") + 40)
-        self.timeline = QSlider(Qt.Orientation.Horizontal)
-        self.timeline.setToolTip("Drag to scrub; the frame under the playhead is shown before and after")
+        self.timeline = Timeline()
+        self.timeline.setToolTip("Drag to scrub; the frame under the playhead is shown before and after. "
+                                 "Ticks below mark frames with colour hints: click the picture to add one")
         self.timeline.valueChanged.connect(self._on_scrub)
         self.time_label = QLabel()
         self.time_label.setMinimumWidth(self.time_label.fontMetrics().horizontalAdvance("0:00:00.00 / 0:00:00") + 8)
@@ -106,10 +165,21 @@ class VideoPanel(QWidget):
             return self._shown_at[1]
         return self._seconds_of(frame)
 
-    def load(self, opened: jobs.OpenedVideo) -> None:
+    def set_hints(self, hints) -> None:
+        """The video's colour hints changed: mark them on the timeline and show the frame with them."""
+        self._hints = tuple(hints)
+        self._update_marks()
+        self.refresh()
+
+    def _update_marks(self) -> None:
+        self.timeline.set_marks([(min(self._frames - 1, max(0, round(h.t * self._fps))), h.color)
+                                 for h in self._hints if h.t is not None] if self._video is not None else [])
+
+    def load(self, opened: jobs.OpenedVideo, hints=()) -> None:
         self.stop_preview()
         info = opened.info
         self._video = opened
+        self._hints = tuple(hints)
         self._shown_at = None
         self._fps = float(info.fps) if info.fps else 25.0
         frames = int(info.frame_count) or round(float(info.duration) * self._fps)
@@ -120,6 +190,7 @@ class VideoPanel(QWidget):
         self.timeline.setPageStep(max(1, round(self._fps)))
         self.timeline.setValue(0)
         self.timeline.blockSignals(False)
+        self._update_marks()
         self._update_time_label()
         self.request_frame()
 
@@ -128,6 +199,9 @@ class VideoPanel(QWidget):
         self._engine.cancel("view")
         self._video = None
         self._shown_key = None
+        self._hints = ()
+        self.timeline.set_marks([])
+        self.frameShown.emit(None)
 
     def seek(self, frame: int) -> None:
         self.timeline.setValue(frame)
@@ -155,7 +229,7 @@ class VideoPanel(QWidget):
             return
         frame = self.timeline.value()
         settings = self._settings()
-        key = (frame, settings.render_key())
+        key = (frame, settings.render_key(), self._hints)
         if key == self._shown_key:
             return
         self._view.set_pending("Colourising…")
@@ -163,15 +237,17 @@ class VideoPanel(QWidget):
         self._engine.submit(
             "view",
             partial(jobs.video_frame, path=video.path, seconds=self._seconds_of(frame), max_side=SCRUB_MAX_SIDE,
-                    settings=settings.render_settings()),
+                    settings=settings.render_settings(), hints=self._hints, width=video.info.width,
+                    half_frame=0.5 / self._fps),
             on_done=lambda r: self._frame_ready(video, key, r),
             on_error=lambda e: self._frame_failed(video, e),
             on_partial=lambda r: self._frame_original(video, r))
 
     def _frame_original(self, video, result) -> None:
         if video is self._video:
-            _, before = result
+            own, before = result
             self._view.set_images(before, None, "Colourising…")
+            self.frameShown.emit((own, before.width() / video.info.width))
 
     def _frame_ready(self, video, key, result) -> None:
         if video is not self._video:
@@ -181,6 +257,7 @@ class VideoPanel(QWidget):
         self._shown_at = (key[0], own)
         self._view.set_images(before, after)
         self._update_time_label()
+        self.frameShown.emit((own, before.width() / video.info.width))
 
     def _frame_failed(self, video, error) -> None:
         if video is self._video:
@@ -216,12 +293,14 @@ class VideoPanel(QWidget):
         video = self._video
         self._set_preview_state(True)
         self._shown_key = None
+        self.frameShown.emit(None)  # the preview's frames are not where hints are placed
         self.preview_shown = 0
         self._view.set_pending("Preparing preview…")
         self._engine.submit(
             "view",
             partial(jobs.preview, path=video.path, start=first / self._fps, seconds=span,
-                    strength=settings.strength, max_side=PREVIEW_MAX_SIDE, settings=settings.render_settings()),
+                    strength=settings.strength, max_side=PREVIEW_MAX_SIDE, settings=settings.render_settings(),
+                    hints=self._hints),
             on_done=lambda n: self._preview_ended(video),
             on_error=lambda e: self._preview_failed(video, e),
             on_partial=lambda f: self._preview_frame(video, f))

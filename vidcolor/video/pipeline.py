@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
@@ -330,14 +330,17 @@ def _is_colour(src: Path) -> bool:
 
 
 def preview_frames(colorizer: Colorizer, src: str | Path, start: float, seconds: float, max_side: int = 480,
-                   strength: float = DEFAULT_SMOOTHING) -> Iterator[tuple[float, np.ndarray, np.ndarray]]:
+                   strength: float = DEFAULT_SMOOTHING,
+                   hints: list[Hint] | None = None) -> Iterator[tuple[float, np.ndarray, np.ndarray]]:
     """(time in seconds, original RGB, colourised RGB) for each frame of a short range, at reduced
     size, in display orientation. Times are the frames' own (variable frame rate included),
-    counted from the start of the video like ``start``.
+    counted from the start of the video like ``start``. ``hints``: as :func:`colorize_video`'s,
+    followed over the whole file first (meant for the short clips previewed).
 
     A generator: stop iterating to cancel; the decode thread is closed either way.
     """
     info = probe(src)
+    tracks = track_hints(src, hints) if hints else None
     colour = _is_colour(Path(src))
     container = open_input(src)
     decoder = DecodeThread(container, colour, maxsize=8, start=start, stop=start + seconds)
@@ -348,7 +351,12 @@ def preview_frames(colorizer: Colorizer, src: str | Path, start: float, seconds:
         decoder.start()
         for batch in _batches(decoder, 4):
             small = [_shrink(f.pixels, max_side) for f in batch]
-            for frame, original, rgb in zip(batch, small, colorize(small)):
+            hinted = None
+            if tracks is not None:
+                # The hints are at the video's display pixels; the frames are shrunk.
+                scale = (small[0].shape[1] if turns % 2 == 0 else small[0].shape[0]) / info.width
+                hinted = [[replace(h, x=h.x * scale, y=h.y * scale) for h in tracks.get(f.pts, [])] for f in batch]
+            for frame, original, rgb in zip(batch, small, colorize(small, hints=hinted)):
                 # A frame without a timestamp is shown one nominal frame after the previous one.
                 at = pts_to_time(frame.pts, decoder.stream) if frame.pts is not None else at + 1 / float(info.fps)
                 original = original if original.ndim == 3 else np.repeat(original[..., None], 3, axis=2)
