@@ -223,9 +223,7 @@ def suggest_frame_colours(ctx: JobContext, path: Path, seconds: float, x: float,
 def frame_hints(hints, own: float, half_frame: float, scale: float) -> list:
     """The hints placed on the frame at its own time ``own``, at its pixels shown ``scale`` times
     their size."""
-    from dataclasses import replace
-
-    return [replace(h, x=h.x * scale, y=h.y * scale) for h in hints
+    return [h.scaled(scale) for h in hints
             if h.t is not None and abs(h.t - own) <= half_frame]
 
 
@@ -243,7 +241,7 @@ def video_frame(ctx: JobContext, path: Path, seconds: float, max_side: int | Non
         return own, before, None
     on = frame_hints(hints, own, half_frame, rgb.shape[1] / width) if hints and width else []
     colorizer = _configured(ctx, settings)
-    return own, before, to_qimage(colorizer.colorize_image(rgb, hints=on) if on else colorizer.colorize_image(rgb))
+    return own, before, to_qimage(colorizer.colorize_image(rgb, hints=on))
 
 
 def save_frame(ctx: JobContext, path: Path, seconds: float, dst: Path, settings: RenderSettings,

@@ -43,6 +43,10 @@ class Hint:
     color: str  # "#RRGGBB"
     t: float | None = None
 
+    def scaled(self, scale: float) -> "Hint":
+        """The same hint on the picture shown ``scale`` times its size."""
+        return Hint(self.x * scale, self.y * scale, self.color, self.t)
+
     def ab(self) -> tuple[float, float]:
         """The colour's a*b*."""
         rgb = torch.tensor([int(self.color[i:i + 2], 16) / 255 for i in (1, 3, 5)]).view(3, 1, 1)

@@ -105,30 +105,30 @@ def _track_shot(shot: list[tuple[int, float, np.ndarray]], hints: list[Hint], sc
         return
     flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
     frames = [small for _, _, small in shot]
-    for hint in mine:
-        start = int(np.argmin(np.abs(times - hint.t)))  # the frame it was placed on
-        path = {start: (hint.x * scale, hint.y * scale)}
-        for step in (1, -1):
-            x, y = path[start]
-            misses = 0
-            for j in range(start, len(frames) - 1 if step > 0 else 0, step):
-                x, y, confirmed = _step(flow, frames[j], frames[j + step], x, y)
-                misses = 0 if confirmed else misses + 1
-                h, w = frames[0].shape
-                if misses >= LOST_STEPS or not (0 <= x < w and 0 <= y < h):
-                    break
-                path[j + step] = (x, y)
+    h, w = frames[0].shape
+    starts = [int(np.argmin(np.abs(times - hint.t))) for hint in mine]  # the frames they were placed on
+    paths = [{start: (hint.x * scale, hint.y * scale)} for hint, start in zip(mine, starts)]
+    # All the shot's hints walk together, so each pair of frames has its flows computed once.
+    for step in (1, -1):
+        walk = range(min(starts), len(frames) - 1) if step > 0 else range(max(starts), 0, -1)
+        live: dict[int, tuple[float, float, int]] = {}  # hint -> where it is, unconfirmed steps
+        for j in walk:
+            live.update({k: (*paths[k][j], 0) for k, start in enumerate(starts) if start == j})
+            if not live:
+                continue
+            forward, backward = flow.calc(frames[j], frames[j + step], None), flow.calc(frames[j + step], frames[j], None)
+            for k, (x, y, misses) in list(live.items()):
+                dx, dy = _at(forward, x, y)
+                nx, ny = x + float(dx), y + float(dy)
+                bx, by = _at(backward, nx, ny)  # the flow back must return the point
+                misses = 0 if np.hypot(nx + bx - x, ny + by - y) <= LOST_PIXELS else misses + 1
+                if misses >= LOST_STEPS or not (0 <= nx < w and 0 <= ny < h):
+                    del live[k]
+                else:
+                    paths[k][j + step], live[k] = (nx, ny), (nx, ny, misses)
+    for hint, path in zip(mine, paths):
         for j, (x, y) in path.items():
             tracks.setdefault(shot[j][0], []).append(replace(hint, x=x / scale, y=y / scale))
-
-
-def _step(flow, a: np.ndarray, b: np.ndarray, x: float, y: float) -> tuple[float, float, bool]:
-    """Point (x, y) of frame ``a`` in frame ``b``, and whether the flow back from ``b`` returns it."""
-    dx, dy = _at(flow.calc(a, b, None), x, y)
-    nx, ny = x + float(dx), y + float(dy)
-    backward = flow.calc(b, a, None)
-    bx, by = _at(backward, nx, ny)
-    return nx, ny, bool(np.hypot(nx + bx - x, ny + by - y) <= LOST_PIXELS)
 
 
 def _at(flow: np.ndarray, x: float, y: float) -> np.ndarray:

@@ -36,10 +36,10 @@ from .. import __version__
 from ..atomic import atomic_output
 from ..errors import VideoError
 from .options import VideoOptions
-from .pipeline import FrameColorizer, _batches, _is_colour, default_batch, default_every
-from .reader import DecodeThread, open_input, probe
-from .segments import JoinedRenders, RenderState, SegmentEncoder, mux_output, render_fingerprint
-from .writer import EncodeThread, VideoWriter, output_codec
+from .pipeline import Abandoned, _is_colour, default_batch, default_every, encode_frames
+from .reader import open_input, probe
+from .segments import JoinedRenders, RenderState, mux_output, render_fingerprint
+from .writer import VideoWriter, output_codec
 
 log = logging.getLogger("vidcolor.video")
 
@@ -244,27 +244,13 @@ def _render_frames(colorizer, src: Path, dst: Path, plan: PartPlan, first: int, 
         # the segments' encoders, as in a render of the whole video.
         writer = VideoWriter(state.folder / f"scratch{dst.suffix}", container, info, options, name=dst)
         try:
-            decoder = DecodeThread(container, colour, maxsize=32, start_pts=plan.pts[warm],
-                                   stop_pts=None if stop is None else plan.pts[stop])
-            encoder = EncodeThread(SegmentEncoder(writer, state), maxsize=2 * plan.batch)
-            colorize = FrameColorizer(colorizer, options.strength, info.rotation, plan.every)
-            try:
-                decoder.start()
-                encoder.start()
-                for batch in _batches(decoder.frames_until(cancel), plan.batch):
-                    out = colorize([f.pixels for f in batch], writer.yuv420p_matrix)
-                    kept = 0
-                    for frame, pixels, cut in zip(batch, out, colorize.last_cuts):
-                        if low <= frame.pts and (high is None or frame.pts < high):
-                            encoder.put(pixels, frame.pts, frame.damaged, cut)
-                            kept += 1
-                    if kept and progress is not None:
-                        progress(kept)
-                encoder.finish()
-            finally:
-                abandoned = not all([decoder.close(), encoder.abort()])
-                if abandoned:
-                    raise VideoError(f"{dst}: a worker thread did not stop; the part was abandoned")
+            encode_frames(colorizer, container, writer, state, info, colour, options.strength, plan.every,
+                          plan.batch, dst, start_pts=plan.pts[warm], stop_pts=None if stop is None else plan.pts[stop],
+                          keep=lambda pts: low <= pts and (high is None or pts < high), cancel=cancel,
+                          on_encoded=progress)
+        except Abandoned:
+            abandoned = True
+            raise
         finally:
             if not abandoned:
                 writer.abort()

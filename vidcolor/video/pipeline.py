@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
@@ -95,7 +95,6 @@ class FrameColorizer:
         self.last_cuts: list[bool] = []  # which frames of the last call start a shot
         self.since_key = 0  # frames since the network last saw one
         self._lut: torch.Tensor | None = None
-        self.shown = (0, 0)
 
     def __call__(self, frames: list[np.ndarray], yuv420p_matrix: str | None = None,
                  hints: list[list[Hint]] | None = None) -> list[np.ndarray]:
@@ -106,7 +105,7 @@ class FrameColorizer:
         c = self.colorizer
         L_full = self._lightness(frames)
         height, width = L_full.shape[-2:]
-        self.shown = (width, height) if self.turns % 2 == 0 else (height, width)  # display size, for hints
+        shown = (width, height) if self.turns % 2 == 0 else (height, width)  # display size, for hints
         # The network and the classifier see frames upright; a*b* is turned back afterwards.
         L_net = torch.rot90(c.network_input(L_full), self.turns, dims=(-2, -1))
         L_small = F.avg_pool2d(L_net, 2).cpu().numpy()[:, 0]
@@ -121,21 +120,21 @@ class FrameColorizer:
             hinted = hints is not None and bool(hints[i])
             self.since_key = 0 if cut or hinted or self.since_key + 1 >= self.every else self.since_key + 1
             keys.append(self.since_key == 0)
-        ab = dict(zip(np.flatnonzero(keys), self._predict(L_net, [i for i, k in enumerate(keys) if k], cuts, hints)))
+        ab = dict(zip(np.flatnonzero(keys), self._predict(L_net, [i for i, k in enumerate(keys) if k], cuts, hints, shown)))
         L_small = np.rot90(L_small, -self.turns, axes=(-2, -1))
         smoothed = []
         for i, (L, cut, o) in enumerate(zip(L_small, cuts, only)):
             L = np.ascontiguousarray(L)
             out = self.smoother(L, ab.get(i), cut, o)
             if out is None:  # the colour could not be carried to this frame: the network looks
-                out = self.smoother(L, self._predict(L_net, [i], cuts, hints)[0], cut, o)
+                out = self.smoother(L, self._predict(L_net, [i], cuts, hints, shown)[0], cut, o)
             smoothed.append(out)
         return finish_frames(L_full, smoothed, yuv420p_matrix, on_device=c.device.type != "cpu")
 
-    def _predict(self, L_net: torch.Tensor, which: list[int], cuts: list,
-                 hints: list[list[Hint]] | None) -> list[np.ndarray]:
-        """The network's a*b* ``(h, w, 2)`` for frames ``which`` of the batch (with their hints),
-        in stored orientation."""
+    def _predict(self, L_net: torch.Tensor, which: list[int], cuts: list, hints: list[list[Hint]] | None,
+                 shown: tuple[int, int]) -> list[np.ndarray]:
+        """The network's a*b* ``(h, w, 2)`` for frames ``which`` of the batch (with their hints, at
+        pixels of frames ``shown`` (width, height) in display orientation), in stored orientation."""
         if not which:
             return []
 
@@ -147,7 +146,7 @@ class FrameColorizer:
 
         embedding = per_shot if self.strength > 0 else None
         ab = self.colorizer.predict_ab_hinted(L_net[which], None if hints is None else [hints[i] for i in which],
-                                              self.shown, embedding)
+                                              shown, embedding)
         ab = torch.rot90(ab, -self.turns, dims=(-2, -1))
         return [np.ascontiguousarray(a.transpose(1, 2, 0)) for a in ab.float().cpu().numpy()]
 
@@ -245,58 +244,35 @@ def colorize_video(colorizer: Colorizer, src: str | Path, dst: str | Path, optio
     if resumed:
         log.warning("%s: resuming an interrupted render after its first %d frames", dst, resumed)
     done = 0
-    stages = dict.fromkeys(("wait_decode", "colorize", "wait_encode"), 0.0)
-    stages["hints"] = rendering - t0  # following the hints through their shots, before the render
+    stages = {"hints": rendering - t0}  # following the hints through their shots, before the render
     abandoned = False  # a stuck thread keeps the files it uses: closing them under it would crash
     try:
         with atomic_output(dst) as tmp:
             container = open_input(src)
             try:
                 writer = VideoWriter(tmp, container, info, options, name=dst)
-                start = None if state.last_source_pts is None else state.last_source_pts + 1
-                batch_size = options.batch_size or default_batch(colorizer)
-                decoder = DecodeThread(container, colour, maxsize=32, start_pts=start)
-                # Two batches in flight keep the encoder busy; more would only be lost to a crash.
-                encoder = EncodeThread(SegmentEncoder(writer, state), maxsize=2 * batch_size)
-                colorize = FrameColorizer(colorizer, options.strength, info.rotation,
-                                          options.every or default_every(colorizer))
+
+                def encoded(n: int) -> None:
+                    nonlocal done
+                    done += n
+                    if progress is not None:
+                        elapsed = time.perf_counter() - rendering
+                        fps = done / elapsed if elapsed > 0 else 0.0
+                        total = max(info.frame_count, resumed + done)
+                        eta = (total - resumed - done) / fps if fps > 0 else None
+                        progress(ProgressInfo(resumed + done, total, fps, eta, resumed))
+
                 try:
-                    decoder.start()
-                    encoder.start()
-                    batches = _batches(decoder.frames_until(cancel), batch_size)
-                    while True:
-                        t1 = time.perf_counter()
-                        try:
-                            batch = next(batches, None)
-                            if cancel is not None and cancel.is_set():
-                                raise Cancelled
-                        except Cancelled:
-                            raise Cancelled(f"{dst}: render cancelled") from None
-                        t2 = time.perf_counter()
-                        stages["wait_decode"] += t2 - t1
-                        if batch is None:
-                            break
-                        out = colorize([f.pixels for f in batch], writer.yuv420p_matrix,
-                                       None if tracks is None else [tracks.get(f.pts, []) for f in batch])
-                        t3 = time.perf_counter()
-                        stages["colorize"] += t3 - t2
-                        for frame, pixels, cut in zip(batch, out, colorize.last_cuts):
-                            encoder.put(pixels, frame.pts, frame.damaged, cut)
-                        stages["wait_encode"] += time.perf_counter() - t3
-                        done += len(batch)
-                        if progress is not None:
-                            elapsed = time.perf_counter() - rendering
-                            fps = done / elapsed if elapsed > 0 else 0.0
-                            total = max(info.frame_count, resumed + done)
-                            eta = (total - resumed - done) / fps if fps > 0 else None
-                            progress(ProgressInfo(resumed + done, total, fps, eta, resumed))
-                    if done + resumed == 0:
-                        raise VideoError(f"{src}: no video frame could be decoded")
-                    encoder.finish()
-                finally:
-                    abandoned = not all([decoder.close(), encoder.abort()])
-                    if abandoned:
-                        raise VideoError(f"{dst}: a worker thread did not stop; the render was abandoned")
+                    damaged = encode_frames(
+                        colorizer, container, writer, state, info, colour, options.strength,
+                        options.every or default_every(colorizer), options.batch_size or default_batch(colorizer),
+                        dst, start_pts=None if state.last_source_pts is None else state.last_source_pts + 1,
+                        tracks=tracks, cancel=cancel, on_encoded=encoded, stages=stages)
+                except Abandoned:
+                    abandoned = True
+                    raise
+                if done + resumed == 0:
+                    raise VideoError(f"{src}: no video frame could be decoded")
                 t4 = time.perf_counter()
                 with open_input(src) as source:
                     mux_output(writer, state, source)
@@ -308,13 +284,71 @@ def colorize_video(colorizer: Colorizer, src: str | Path, dst: str | Path, optio
         # Whatever ends the call leaves nothing behind (cancel, Ctrl-C and errors included): only
         # a render killed outright (kill -9, power loss) keeps its segments for the next run.
         state.remove()
-    damaged = resumed_damaged + decoder.damaged
+    damaged += resumed_damaged
     if damaged:
         log.warning("%s: %d damaged frame(s) were repeated or concealed", src, damaged)
-    stages.update(decode_blocked=decoder.blocked, encode=encoder.busy, encode_starved=encoder.starved)
     # Every frame queued is written (the encoder drops none), so the segments count the output's frames.
     return VideoReport(state.frames, damaged, time.perf_counter() - t0, dst, colour, state.total("cuts"), stages,
                        resumed, src)
+
+
+class Abandoned(VideoError):
+    """A worker thread did not stop: the files it uses must stay open under it."""
+
+
+def encode_frames(colorizer: Colorizer, container, writer: VideoWriter, state: RenderState, info, colour: bool,
+                  strength: float, every: int, batch_size: int, name: Path, *, start_pts: int | None = None,
+                  stop_pts: int | None = None, keep: Callable[[int], bool] | None = None,
+                  tracks: dict | None = None, cancel: threading.Event | None = None,
+                  on_encoded: Callable[[int], None] | None = None,
+                  stages: dict[str, float] | None = None) -> int:
+    """The render's one loop: decode ``container``'s video from ``start_pts`` (to before
+    ``stop_pts``) on a thread, colourise it in batches and encode the frames whose pts ``keep``
+    accepts (default all; the others only warm the smoothing up) into ``state``'s segments on
+    another. ``tracks``: each frame's hints by pts; ``on_encoded(n)`` after each batch; ``stages``
+    gets where the time went (see :func:`stage_summary`). Returns the damaged frames decoded. Raises :class:`Cancelled` when
+    ``cancel`` is set and :class:`Abandoned` when a thread does not stop."""
+    decoder = DecodeThread(container, colour, maxsize=32, start_pts=start_pts, stop_pts=stop_pts)
+    # Two batches in flight keep the encoder busy; more would only be lost to a crash.
+    encoder = EncodeThread(SegmentEncoder(writer, state), maxsize=2 * batch_size)
+    colorize = FrameColorizer(colorizer, strength, info.rotation, every)
+    stages = stages if stages is not None else {}
+    for key in ("wait_decode", "colorize", "wait_encode"):
+        stages.setdefault(key, 0.0)
+    try:
+        decoder.start()
+        encoder.start()
+        batches = _batches(decoder.frames_until(cancel), batch_size)
+        while True:
+            t1 = time.perf_counter()
+            try:
+                batch = next(batches, None)
+                if cancel is not None and cancel.is_set():
+                    raise Cancelled
+            except Cancelled:
+                raise Cancelled(f"{name}: render cancelled") from None
+            t2 = time.perf_counter()
+            stages["wait_decode"] += t2 - t1
+            if batch is None:
+                break
+            out = colorize([f.pixels for f in batch], writer.yuv420p_matrix,
+                           None if tracks is None else [tracks.get(f.pts, []) for f in batch])
+            t3 = time.perf_counter()
+            stages["colorize"] += t3 - t2
+            n = 0
+            for frame, pixels, cut in zip(batch, out, colorize.last_cuts):
+                if keep is None or keep(frame.pts):
+                    encoder.put(pixels, frame.pts, frame.damaged, cut)
+                    n += 1
+            stages["wait_encode"] += time.perf_counter() - t3
+            if n and on_encoded is not None:
+                on_encoded(n)
+        encoder.finish()
+    finally:
+        if not all([decoder.close(), encoder.abort()]):
+            raise Abandoned(f"{name}: a worker thread did not stop; the render was abandoned")
+    stages.update(decode_blocked=decoder.blocked, encode=encoder.busy, encode_starved=encoder.starved)
+    return decoder.damaged
 
 
 def _is_colour(src: Path) -> bool:
@@ -355,7 +389,7 @@ def preview_frames(colorizer: Colorizer, src: str | Path, start: float, seconds:
             if tracks is not None:
                 # The hints are at the video's display pixels; the frames are shrunk.
                 scale = (small[0].shape[1] if turns % 2 == 0 else small[0].shape[0]) / info.width
-                hinted = [[replace(h, x=h.x * scale, y=h.y * scale) for h in tracks.get(f.pts, [])] for f in batch]
+                hinted = [[h.scaled(scale) for h in tracks.get(f.pts, [])] for f in batch]
             for frame, original, rgb in zip(batch, small, colorize(small, hints=hinted)):
                 # A frame without a timestamp is shown one nominal frame after the previous one.
                 at = pts_to_time(frame.pts, decoder.stream) if frame.pts is not None else at + 1 / float(info.fps)
