@@ -264,14 +264,27 @@ class PreviewFrame:
     after: QImage
 
 
+@dataclass
+class FollowingHints:
+    share: float  # of the video's frames the hints have been followed through, before a preview
+
+
 def preview(ctx: JobContext, path: Path, start: float, seconds: float, strength: float,
             max_side: int, settings: RenderSettings, hints=()) -> int:
-    """Colourise a short range (with the video's ``hints``, followed through their shots) and send
-    each frame no sooner than its own time would play it."""
+    """Colourise a short range (with the video's ``hints``, followed through their shots first,
+    reported as :class:`FollowingHints` by the percent) and send each frame no sooner than its own
+    time would play it."""
     from vidcolor.video import preview_frames
 
+    percent = [-1]
+
+    def following(done: int, total: int) -> None:
+        if total and done * 100 // total != percent[0]:
+            percent[0] = done * 100 // total
+            ctx.partial(FollowingHints(min(1.0, done / total)))
+
     frames = preview_frames(_configured(ctx, settings), path, start, seconds, max_side=max_side, strength=strength,
-                            hints=list(hints) or None)
+                            hints=list(hints) or None, cancel=ctx.cancel, progress=following)
     t0 = first = None
     n = 0
     try:

@@ -314,8 +314,11 @@ class VideoPanel(QWidget):
         if show_frame:
             self.request_frame()
 
-    def _preview_frame(self, video, frame: jobs.PreviewFrame) -> None:
+    def _preview_frame(self, video, frame: "jobs.PreviewFrame | jobs.FollowingHints") -> None:
         if video is not self._video or not self._previewing:
+            return
+        if isinstance(frame, jobs.FollowingHints):
+            self._view.set_pending(f"Following the hints through the video… {frame.share:.0%}")
             return
         self.preview_shown += 1
         self._view.set_images(frame.before, frame.after)

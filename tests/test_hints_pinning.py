@@ -1,11 +1,12 @@
-"""A hint's colour is met at its own pixel, however far it is from what the network expects:
-the network's shortfall there is added back, fading with distance and across lightness edges."""
+"""A hint's colour is met at its own pixel, however far it is from what the network expects: the
+network's shortfall there is added back, reaching what the network coloured alike at like
+lightness, and stopping at edges in lightness and at neighbours of another predicted colour."""
 
 import numpy as np
 import torch
 
 from imgutil import lab, sample_photo
-from vidcolor.hints import PIN_SIGMA, Hint, pin_to_hints
+from vidcolor.hints import Hint, pin_to_hints
 from vidcolor.join import join_cpu
 
 RED = "#D02020"
@@ -22,24 +23,52 @@ def test_a_strong_colour_is_met_where_it_is_placed(colorizer):
     assert abs(out[y, x, 0] - auto[y, x, 0]) < 0.1  # only the colour: the photo keeps its lightness
 
 
-def test_the_correction_is_local_and_stops_at_edges_in_lightness():
+def _read_at(ab: torch.Tensor, L_value: float, size: tuple[int, int], x: int, y: int) -> np.ndarray:
+    """The a*b* a join of ``ab`` (image of ``size``, width and height) gives at pixel (x, y)."""
+    rgb = join_cpu(np.full(size[::-1], L_value, np.float32), ab.permute(1, 2, 0).numpy())
+    return lab(rgb[y:y + 1, x:x + 1])[0, 0, 1:]
+
+
+def test_the_correction_follows_what_was_coloured_alike_and_stops_at_edges():
     h, w = 40, 60
     ab = torch.zeros(2, h, w)
+    ab[:, :, 30:] = torch.tensor([30.0, 30.0])[:, None, None]  # the network made the right half orange
     L = torch.full((h, w), 50.0)
-    L[:, 17:] = 80.0  # a lighter region just right of the hint
-    hint = Hint(60, 40, RED)  # image of 240 x 160: map cell (14.875, 9.875)
+    L[:20, :] = 85.0  # a lighter band on top
+    hint = Hint(40, 120, RED)  # image of 240 x 160: map cell (9.875, 29.875), lower left
     out = pin_to_hints(ab, L, [hint], (240, 160))
-    target = torch.tensor(hint.ab())
-    # What the join reads at the hint's pixel is the hint's colour.
-    L_img = np.full((160, 240), 50, np.float32)
-    rgb = join_cpu(L_img, out.permute(1, 2, 0).numpy())
-    got = lab(rgb[40:41, 60:61])[0, 0, 1:]
-    assert np.hypot(*(got - target.numpy())) < 1
-    sigma = PIN_SIGMA * w
-    far = out[:, :, :int(15 - 4 * sigma)]
-    assert far.abs().max() < 1.0  # four sigmas away: nothing
-    # Across the edge it fades much faster: less there than at a farther cell on the hint's side.
-    assert out[:, 10, 17].norm() * 5 < out[:, 10, 12].norm()
+    target = np.array(hint.ab())
+    assert np.hypot(*(_read_at(out, 50, (240, 160), 40, 120) - target)) < 1
+    shortfall = np.hypot(*target)
+    change = (out - ab).norm(dim=0)
+    # Far along what the network coloured alike (gray, at the same lightness): most of the way.
+    assert change[30, 25] > 0.6 * shortfall
+    # Beside it, but coloured orange by the network, or across the edge in lightness: far less.
+    assert change[30, 34] < 0.25 * change[30, 25]
+    assert change[15, 10] < 0.1 * change[30, 25]
+
+
+def test_hints_a_few_pixels_apart_are_both_met():
+    ab = torch.zeros(2, 40, 60)
+    L = torch.full((40, 60), 50.0)
+    hints = [Hint(100, 80, RED), Hint(106, 82, "#2E5FB0")]  # 1.5 map cells apart
+    out = pin_to_hints(ab, L, hints, (240, 160))
+    for hint in hints:
+        assert np.hypot(*(_read_at(out, 50, (240, 160), hint.x, hint.y) - np.array(hint.ab()))) < 6
+
+
+def test_near_a_hint_the_networks_mean_replaces_the_bold_decoding():
+    ab = torch.full((2, 40, 40), 25.0)  # a bold guess everywhere
+    mean = torch.full((2, 40, 40), 5.0)  # what the network expects on average
+    L = torch.full((40, 40), 50.0)
+    hint = Hint(20, 20, "#808080")  # neutral: a*b* about 0, far from the guess
+    out = pin_to_hints(ab, L, [hint], (160, 160), mean=mean)
+    plain = pin_to_hints(ab, L, [hint], (160, 160))
+    assert np.hypot(*_read_at(out, 50, (160, 160), 20, 20)) < 1
+    # Nearby the mean's colour shows through (less of the hint's correction is needed there) ...
+    assert (out[:, 5, 9] - plain[:, 5, 9]).abs().max() > 1
+    # ... and far away, where the hint says little, the bold guess stays.
+    assert (out[:, 39, 39] > 20).all()
 
 
 def test_hints_scale_with_intensity_and_none_change_nothing():

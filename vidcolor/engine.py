@@ -148,17 +148,18 @@ class Colorizer:
                           image_size: tuple[int, int], embedding=None) -> torch.Tensor:
         """a*b* ``(B, 2, h/2, w/2)`` float32 for network-size L* ``(B, 1, h, w)`` of images of
         ``image_size`` (width, height), each with its ``hints``: the network's prediction with the
-        hints as input, then pinned so that each hint's pixel gets its colour
-        (:func:`vidcolor.hints.pin_to_hints`). No hints: exactly :meth:`predict_ab`. ``embedding``
-        as :meth:`predict_ab` takes it."""
+        hints as input, then pinned so that each hint's pixel gets its colour and what the network
+        coloured alike nearby follows (:func:`vidcolor.hints.pin_to_hints`). No hints: exactly
+        :meth:`predict_ab`. ``embedding`` as :meth:`predict_ab` takes it."""
         if not hints or not any(hints):
             return self.predict_ab(L_net, embedding).float()
         net = (L_net.shape[-1], L_net.shape[-2])
         maps = torch.stack([hint_map(h, image_size, net) for h in hints])
-        ab = self.predict_ab(L_net, embedding, maps).float()
+        out = self.heads(L_net, embedding, maps)
+        ab, mean = self.decode(out).float(), self.decode(out, blend=0.0).float()
         # L* at a*b*'s size (half the network's, whose sides are multiples of 8).
         L_ab = F.avg_pool2d(L_net.float().to(ab.device), 2)
-        return torch.stack([pin_to_hints(ab[i], L_ab[i, 0], h, image_size, self.settings.intensity)
+        return torch.stack([pin_to_hints(ab[i], L_ab[i, 0], h, image_size, self.settings.intensity, mean[i])
                             for i, h in enumerate(hints)])
 
     def colorize_video(self, src, dst, options=None, progress=None, cancel=None, overwrite: bool = True):

@@ -31,7 +31,7 @@ from .train import data as D
 SHEET_THUMB = 180
 SHEET_ROWS = 16
 EVAL_COLUMNS = ("input (L* only)", "vidcolor", "ground truth")
-HINT_KEYS = ("hint_gain_db", "hint_ab_error", "hint_within_6")
+HINT_KEYS = ("hint_gain_db", "hint_ab_error", "hint_within_6", "hint_colourfulness")
 
 
 class SuiteSet(NamedTuple):
@@ -62,7 +62,8 @@ def score_image(colorizer, truth_u8: np.ndarray, hints: int = 0,
         errors = [float(np.hypot(lab[1, y, x] - a, lab[2, y, x] - b))
                   for (a, b), x, y in zip((p.ab() for p in points), xs, ys)]
         row.update(hint_gain_db=hinted["psnr"] - row["psnr"], hint_ab_error=float(np.mean(errors)),
-                   hint_within_6=float(np.mean(np.array(errors) <= 6)))
+                   hint_within_6=float(np.mean(np.array(errors) <= 6)),
+                   hint_colourfulness=hinted["colourfulness"])
     gray_u8 = (np.repeat(gray[..., None], 3, axis=2) * 255 + 0.5).astype(np.uint8)
     return row, gray_u8, ours_u8
 

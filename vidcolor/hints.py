@@ -127,41 +127,61 @@ def hint_map(hints: list[Hint], image_size: tuple[int, int], net_size: tuple[int
 
 
 # -- pinning ---------------------------------------------------------------------------------------
-PIN_SIGMA = 0.03  # reach of a hint's correction: this share of the a*b* map's longer side (one std. dev.)
-PIN_SIGMA_L = 8.0  # ... and L* units: the correction fades across an edge in lightness
+# Chosen on the tune split (10 random hints per photo, 120 photos): see the README's hint numbers.
+SPREAD = (0.5, 12.0, 20.0)  # a hint's broad correction: the distance (one std. dev., share of the map's
+#   longer side), L* and predicted a*b* differences (units) over which it fades
+PIN = (0.03, 8.0, None)  # ... then a narrow one that meets each hint at its own pixel
+MEAN_REACH = 0.1  # where a hint informs the network (this share, at like lightness), its mean is used
 
 
 def pin_to_hints(ab: torch.Tensor, L: torch.Tensor, hints: list[Hint], image_size: tuple[int, int],
-                 scale: float = 1.0) -> torch.Tensor:
+                 scale: float = 1.0, mean: torch.Tensor | None = None) -> torch.Tensor:
     """``ab`` ``(2, h, w)``, predicted with ``hints`` for an image of ``image_size`` (width, height),
     corrected so that each hint's own pixel gets the hint's a*b* (times ``scale``, the intensity).
 
-    The network moves colour towards a hint over the region it belongs to, but falls short of a
-    colour far from what it expects (a pure red coat reaches about two thirds of its chroma). The
-    shortfall at each hint is added back with a weight that is 1 there and fades with distance and
-    with difference in lightness (``L``: L* ``(h, w)`` at ``ab``'s size), so the user's colour is
-    met where it was placed and the network's own spreading shapes the rest."""
+    The network moves colour towards a hint, but falls short of a colour far from what it expects
+    (a pure red coat reaches about two thirds of its chroma) and of regions it does not see as one
+    with the hint. The shortfall at each hint is added back twice. First broadly, fading with
+    distance, with difference in lightness (``L``: L* ``(h, w)`` at ``ab``'s size) and with
+    difference in the predicted colour, so that it reaches what the network coloured like the
+    hint's spot (a sky it made orange, a lawn it left gray) and not a neighbour of another colour.
+    Then what is left at each hint's pixel, narrowly, so that the user's colour is met there.
+
+    ``mean``: the network's conditional mean (its regression head) for the same input. Close to a
+    hint, where the hint leaves little doubt, it replaces ``ab``, whose decoding is tuned to colour
+    an uncertain guess boldly rather than to be right on average."""
     if not hints:
         return ab
     (W, H), (h, w) = image_size, ab.shape[-2:]
     ab, L = ab.float(), L.float().to(ab.device)
-    sigma = PIN_SIGMA * max(h, w)
     # Hint pixel centres in the map's coordinates (cell centres at integers, as the bilinear join
     # samples it: align_corners=False).
     u = torch.tensor([(hint.x + 0.5) * w / W - 0.5 for hint in hints], device=ab.device).clamp(0, w - 1)
     v = torch.tensor([(hint.y + 0.5) * h / H - 0.5 for hint in hints], device=ab.device).clamp(0, h - 1)
     target = torch.tensor([hint.ab() for hint in hints], device=ab.device) * scale  # (n, 2)
-    L_at = _sample(L[None], u, v)[0]  # (n,)
     ys = torch.arange(h, device=ab.device, dtype=torch.float32)[None, :, None]
     xs = torch.arange(w, device=ab.device, dtype=torch.float32)[None, None, :]
-    weights = (torch.exp(-((xs - u[:, None, None]) ** 2 + (ys - v[:, None, None]) ** 2) / (2 * sigma**2))
-               * torch.exp(-((L[None] - L_at[:, None, None]) ** 2) / (2 * PIN_SIGMA_L**2)))  # (n, h, w)
-    # What the join will read at each hint's pixel: the bilinear sample of the map and of its own
-    # weight, so an isolated hint is met exactly rather than at the nearest cell.
-    shortfall = (target - _sample(ab, u, v).T) / _sample(weights, u, v).diagonal().clamp(min=1e-3)[:, None]
-    total = weights.sum(0).clamp(min=1.0)  # overlapping hints share rather than add up
-    correction = torch.einsum("nhw,nc->chw", weights, shortfall) / total
-    return (ab + correction).clamp(-AB_MAX, AB_MAX)
+    distance2 = ((xs - u[:, None, None]) ** 2 + (ys - v[:, None, None]) ** 2) / max(h, w) ** 2  # (n, h, w)
+    lightness2 = (L[None] - _sample(L[None], u, v)[0][:, None, None]) ** 2
+    if mean is not None:
+        near = torch.exp(-distance2 / (2 * MEAN_REACH**2) - lightness2 / (2 * PIN[1] ** 2)).amax(0)
+        ab = torch.lerp(ab, mean.float().to(ab.device), near)
+    # Narrowly, a hint keeps off its nearest neighbour (a third of the way), so that two hints a
+    # few pixels apart are both met rather than each diluted by the other.
+    centres = torch.stack((u, v), 1)
+    apart = torch.cdist(centres, centres) / max(h, w) + torch.eye(len(hints), device=ab.device)
+    narrow = (apart.amin(1) / 3).clamp(min=0.5 / max(h, w), max=PIN[0])[:, None, None]
+    for (reach, sigma_l, sigma_ab), floor in ((SPREAD, 0.5), ((narrow, *PIN[1:]), 1.0)):
+        weights = torch.exp(-distance2 / (2 * reach**2) - lightness2 / (2 * sigma_l**2))  # (n, h, w)
+        if sigma_ab is not None:
+            weights = weights * torch.exp(-((ab[None] - _sample(ab, u, v).T[:, :, None, None]) ** 2).sum(1)
+                                          / (2 * sigma_ab**2))
+        # Each hint's shortfall, scaled by its own weight where the join reads its pixel (the
+        # bilinear sample), spread by its weights. Where hints overlap, a pixel gets the weighted
+        # mean of theirs; a lone hint's weight of ``floor`` or more carries the whole of it.
+        shortfall = (target - _sample(ab, u, v).T) / _sample(weights, u, v).diagonal().clamp(min=1e-3)[:, None]
+        ab = ab + torch.einsum("nhw,nc->chw", weights, shortfall) / weights.sum(0).clamp(min=floor)
+    return ab.clamp(-AB_MAX, AB_MAX)
 
 
 def _sample(maps: torch.Tensor, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:

@@ -245,7 +245,7 @@ class FusionColorizer(nn.Module):
     def _mix_heads(self, out: dict[str, torch.Tensor], temperature: float | None, blend: float | None) -> torch.Tensor:
         temperature = self.config.temperature if temperature is None else temperature
         blend = self.config.blend if blend is None else blend
-        if "logits" not in out:
+        if "logits" not in out or ("ab" in out and blend <= 0):
             return out["ab"].float() * AB_MAX
         # Annealed mean at H/4, where it is cheap; upsampled smoothly afterwards.
         probs = torch.softmax(out["logits"].float() / max(temperature, 1e-3), dim=1)

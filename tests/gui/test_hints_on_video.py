@@ -4,6 +4,7 @@ timeline; its colour followed through the shot in the preview and the render; th
 beside the video, read again when it is opened again."""
 
 import json
+import threading
 
 import av
 import cv2
@@ -15,6 +16,7 @@ from skimage import color as skcolor
 
 from vidcolor.hints import Hint, suggestions
 from vidcolor.video import read_frame
+from vidcolor_gui import jobs
 from vidcolor_gui.images import from_qimage
 from video_fixtures import write_clip
 
@@ -175,13 +177,22 @@ def test_a_hint_on_a_frame_is_placed_marked_kept_and_followed_through_the_shot(q
 def test_the_preview_shows_a_hint_followed_through_the_shot(qtbot, window, pan, monkeypatch):
     panel = open_video(qtbot, window, pan, PLACED)
     place(qtbot, window, X, Y, RED)
-    frames = {}
+    frames, following = {}, []
     show = panel._preview_frame
-    monkeypatch.setattr(panel, "_preview_frame",
-                        lambda video, f: (frames.setdefault(round(f.seconds * FPS), from_qimage(f.after)),
-                                          show(video, f)))
+
+    def record(video, f):
+        if isinstance(f, jobs.FollowingHints):
+            show(video, f)
+            following.append((f.share, panel._view._pending_text))
+            return
+        frames.setdefault(round(f.seconds * FPS), from_qimage(f.after))
+        show(video, f)
+
+    monkeypatch.setattr(panel, "_preview_frame", record)
     panel.start_preview()
     qtbot.waitUntil(lambda: not panel.is_previewing(), timeout=60_000)
+    # Before the first frame, the hints were followed through the video, and the view said so.
+    assert following and following[-1][0] == 1.0 and "Following the hints" in following[-1][1]
     target = np.array(Hint(X, Y, RED).ab())
     assert LATER in frames
     got = ab_near(frames[LATER], X - STEP * (LATER - PLACED), Y)
@@ -229,3 +240,21 @@ def test_preview_frames_take_hints_at_the_videos_pixels_onto_its_shrunk_frames(c
 
     assert np.linalg.norm(at_later([hint]) - target) <= 12
     assert np.linalg.norm(at_later(None) - target) > 30
+
+
+def test_following_the_hints_before_a_preview_can_be_cancelled(colorizer, pan):
+    from vidcolor.errors import Cancelled
+    from vidcolor.video import preview_frames
+
+    cancel, seen = threading.Event(), []
+
+    def progress(done, total):
+        seen.append((done, total))
+        if done == 5:
+            cancel.set()
+
+    frames = preview_frames(colorizer, pan, 2.0, 1.0, max_side=W, hints=[Hint(X, Y, RED, t=PLACED / FPS)],
+                            cancel=cancel, progress=progress)
+    with pytest.raises(Cancelled):
+        next(frames)
+    assert seen[-1][1] == SHOT and seen[-1][0] < SHOT  # stopped early, counted against the whole video

@@ -364,17 +364,20 @@ def _is_colour(src: Path) -> bool:
 
 
 def preview_frames(colorizer: Colorizer, src: str | Path, start: float, seconds: float, max_side: int = 480,
-                   strength: float = DEFAULT_SMOOTHING,
-                   hints: list[Hint] | None = None) -> Iterator[tuple[float, np.ndarray, np.ndarray]]:
+                   strength: float = DEFAULT_SMOOTHING, hints: list[Hint] | None = None,
+                   cancel: threading.Event | None = None,
+                   progress: Callable[[int, int], None] | None = None) -> Iterator[tuple[float, np.ndarray, np.ndarray]]:
     """(time in seconds, original RGB, colourised RGB) for each frame of a short range, at reduced
     size, in display orientation. Times are the frames' own (variable frame rate included),
     counted from the start of the video like ``start``. ``hints``: as :func:`colorize_video`'s,
-    followed over the whole file first (meant for the short clips previewed).
+    followed over the whole file before the first frame comes, which on a long video takes a
+    while: ``progress(frames done, total)`` reports it and setting ``cancel`` stops it, raising
+    :class:`Cancelled`.
 
-    A generator: stop iterating to cancel; the decode thread is closed either way.
+    A generator: stop iterating to cancel once frames come; the decode thread is closed either way.
     """
     info = probe(src)
-    tracks = track_hints(src, hints) if hints else None
+    tracks = track_hints(src, hints, cancel=cancel, progress=progress) if hints else None
     colour = _is_colour(Path(src))
     container = open_input(src)
     decoder = DecodeThread(container, colour, maxsize=8, start=start, stop=start + seconds)

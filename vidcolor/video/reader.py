@@ -351,14 +351,14 @@ class DecodeThread(threading.Thread):
         return self._put(frame)
 
     def frames_until(self, cancel: threading.Event | None = None) -> Iterator[Frame]:
-        """The decoded frames; raises :class:`Cancelled` once ``cancel`` is set, even while
-        waiting for a slow (or stuck) decoder."""
+        """The decoded frames; raises :class:`Cancelled` once ``cancel`` is set, whether the decoder
+        is ahead (frames queued) or slow (or stuck)."""
         while True:
+            if cancel is not None and cancel.is_set():
+                raise Cancelled("cancelled")
             try:
                 item = self.frames.get(timeout=0.1)
             except queue.Empty:
-                if cancel is not None and cancel.is_set():
-                    raise Cancelled("cancelled") from None
                 continue
             if item is _END:
                 if self.error is not None:
