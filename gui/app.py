@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from pathlib import Path
+
+from vidcolor.threads import let_waiting_threads_sleep
 
 ORGANIZATION = "vidcolor"
 APPLICATION = "vidcolor"
@@ -24,11 +25,7 @@ def create_application(argv: list[str]):
     from PySide6.QtGui import QGuiApplication
     from PySide6.QtWidgets import QApplication
 
-    # OpenMP threads that spin while they wait make torch many times slower when other programs
-    # share the cores (a 224-pixel pass on a busy 2-core machine: 2.5 s, against 0.15 s with
-    # waiting threads that sleep), which a colour hint's preview cannot afford; sleeping costs
-    # little on an idle machine. Read when torch loads, which is after this (in the first job).
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    let_waiting_threads_sleep()  # torch loads after this, in the first job
     app = QApplication.instance()
     if app is not None:
         return app

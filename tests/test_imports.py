@@ -57,3 +57,29 @@ def test_nothing_but_a_batch_on_ray_imports_ray():
         "bad = sorted(m for m in sys.modules if m == 'ray' or m.startswith('ray.'))\n"
         "assert not bad, bad[:10]\n"
     )
+
+
+def test_the_cli_lets_waiting_openmp_threads_sleep_before_torch_loads(tmp_path):
+    # Spinning OpenMP threads steal the cores from x264 in a render (see vidcolor.threads); the
+    # setting only counts if it is made before torch loads. A user's own choice is kept.
+    from PIL import Image
+
+    photo = tmp_path / "in.png"
+    Image.fromarray((__import__("numpy").arange(64 * 48) % 251).astype("uint8").reshape(48, 64)).save(photo)
+    for preset, expected in ((None, "PASSIVE"), ("ACTIVE", "ACTIVE")):
+        run_python(
+            "import os, sys\n"
+            + ("os.environ.pop('OMP_WAIT_POLICY', None)\n" if preset is None else f"os.environ['OMP_WAIT_POLICY'] = {preset!r}\n")
+            + "import vidcolor.cli\n"
+            "assert 'torch' not in sys.modules\n"
+            "seen = []\n"
+            "import builtins\n"
+            "real_import = builtins.__import__\n"
+            "def watch(name, *a, **k):\n"
+            "    if name == 'torch' and not seen:\n"
+            "        seen.append(os.environ.get('OMP_WAIT_POLICY'))\n"
+            "    return real_import(name, *a, **k)\n"
+            "builtins.__import__ = watch\n"
+            f"assert vidcolor.cli.main(['photo', {str(photo)!r}, '-o', {str(tmp_path / 'out.png')!r}, '--overwrite']) == 0\n"
+            f"assert seen == [{expected!r}], seen\n"
+        )

@@ -457,3 +457,20 @@ def test_colour_is_not_carried_across_a_cut_and_nothing_is_changed():
     np.testing.assert_array_equal(tried(other, green, cut=False), plain(other, green, cut=False))
     assert AbSmoother(0.8)(first, None, cut=False) is None  # nothing to carry yet
     assert AbSmoother(0.0)(first, None, cut=False) is None  # per-frame: the network sees each frame
+
+
+def test_a_carried_frame_counts_as_a_frame_seen():
+    """The colour settles at the same pace whichever frames the network sees: a carried frame adds
+    to the remembered frames as a frame seen (with the colour the carry gave) does, so the next
+    prediction counts as little after either."""
+    still = lightness(texture(H, W, seed=3))
+    red = np.stack([np.full((H, W), 40.0), np.zeros((H, W))], axis=-1).astype(np.float32)
+    carried, seen = AbSmoother(0.8), AbSmoother(0.8)
+    for s in (carried, seen):
+        s(still, red, cut=True)
+    seen(still + 0.3, carried(still + 0.3, None, cut=False), cut=False)
+    memory_carried, memory_seen = carried.prev[2], seen.prev[2]  # frames remembered, per pixel
+    assert memory_seen.mean() > carried.first + 0.2  # the frame seen was remembered
+    np.testing.assert_allclose(memory_carried, memory_seen, atol=1e-3)
+    warmer = red + np.array([10.0, 0.0], np.float32)
+    np.testing.assert_allclose(carried(still, warmer, cut=False), seen(still, warmer, cut=False), atol=1e-3)

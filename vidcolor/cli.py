@@ -9,6 +9,7 @@ from pathlib import Path
 
 from . import __version__
 from .errors import HintsError
+from .threads import let_waiting_threads_sleep
 from .video.options import VideoOptions
 
 log = logging.getLogger("vidcolor")
@@ -333,13 +334,13 @@ def _add_video_args(p: argparse.ArgumentParser, defaults: VideoOptions, default_
                    help=f"quality for H.264/H.265/VP9 (lower is better, default {defaults.crf})")
     p.add_argument("--preset", default=defaults.preset, help=f"x264/x265 speed preset (default {defaults.preset})")
     p.add_argument("--pix-fmt", default=defaults.pix_fmt, help=f"output pixel format (default {defaults.pix_fmt})")
-    p.add_argument("--batch", type=int, help="frames per forward pass (default 16 on GPU, 4 on CPU)")
+    p.add_argument("--batch", type=int, help="frames per forward pass (default 16 on GPU, 8 on CPU)")
 
 
 def _add_every_arg(p: argparse.ArgumentParser, defaults: VideoOptions) -> None:
     p.add_argument("--every", type=int, default=defaults.every,
                    help="with smoothing, the network sees each shot's first frame and every n-th after it; the "
-                        "frames between get the colour carried along the motion (default 2 on a CPU, 1 on a GPU)")
+                        "frames between get the colour carried along the motion (default 3 on a CPU, 1 on a GPU)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -503,6 +504,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    let_waiting_threads_sleep()  # torch is imported by the commands, after this
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     args = build_parser().parse_args(argv)
     try:

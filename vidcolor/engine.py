@@ -21,7 +21,7 @@ from .color import AB_MAX, rgb_to_l
 from .errors import Cancelled
 from .hints import Hint, check_inside, hint_map, pin_to_hints
 from .join import check_cancel, from_unit_float, join_cpu, join_torch
-from .model import FusionColorizer, round_to_multiple
+from .model import FusionColorizer, fold_batch_norms, round_to_multiple
 from .settings import RenderSettings
 from .weights import load_colorizer
 
@@ -72,10 +72,11 @@ class Colorizer:
     @classmethod
     def from_pretrained(cls, path: str | Path | None = None, device: str | None = "auto",
                         settings: RenderSettings | None = None, **fields) -> "Colorizer":
-        """Load shipped weights (default) or a file written by ``vidcolor train``; render settings
-        as a :class:`RenderSettings` or as its fields."""
+        """Load shipped weights (default) or a file written by ``vidcolor train`` for inference
+        (batch norms folded: see :func:`vidcolor.model.fold_batch_norms`); render settings as a
+        :class:`RenderSettings` or as its fields."""
         model, info = load_colorizer(path)
-        return cls(model, device, settings or RenderSettings(**fields), info)
+        return cls(fold_batch_norms(model), device, settings or RenderSettings(**fields), info)
 
     # -- batched core, all on self.device --------------------------------------------------------
     def _autocast(self):

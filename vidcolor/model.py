@@ -24,6 +24,7 @@ import timm
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from .color import AB_MAX, L_MAX, l_to_gray, rgb_to_lab
 
@@ -248,12 +249,32 @@ class FusionColorizer(nn.Module):
         if "logits" not in out or ("ab" in out and blend <= 0):
             return out["ab"].float() * AB_MAX
         # Annealed mean at H/4, where it is cheap; upsampled smoothly afterwards.
-        probs = torch.softmax(out["logits"].float() / max(temperature, 1e-3), dim=1)
-        ab = torch.einsum("bqhw,qc->bchw", probs, self.ab_bins.float())
+        # Bins last: the logits come channels-last, so this is a contiguous softmax and one
+        # matrix product, four times faster on a CPU than the same over dim 1.
+        logits = out["logits"].float().permute(0, 2, 3, 1)
+        probs = torch.softmax(logits / max(temperature, 1e-3), dim=-1)
+        ab = (probs @ self.ab_bins.float()).permute(0, 3, 1, 2)
         ab = F.interpolate(ab, scale_factor=2, mode="bilinear", align_corners=False)
         if "ab" not in out or blend >= 1:
             return ab
         return blend * ab + (1 - blend) * out["ab"].float() * AB_MAX
+
+
+def fold_batch_norms(model: nn.Module) -> nn.Module:
+    """For inference only: each convolution that a batch norm directly follows in a Sequential
+    becomes one convolution with the norm's (eval) statistics folded in, which is a tenth less
+    network time on a CPU (the frozen backbone's norms are left as they are). ``model`` is
+    changed in place and returned; it can no longer be trained."""
+    for module in model.modules():
+        if not isinstance(module, nn.Sequential):
+            continue
+        names = list(module._modules)
+        for a, b in zip(names, names[1:]):
+            conv, norm = module._modules[a], module._modules[b]
+            if isinstance(conv, nn.Conv2d) and type(norm) is nn.BatchNorm2d:
+                module._modules[a] = fuse_conv_bn_eval(conv.eval(), norm.eval())
+                module._modules[b] = nn.Identity()
+    return model
 
 
 def trainable_state_dict(model: FusionColorizer) -> dict[str, torch.Tensor]:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import BatchError
+from ..threads import OPENMP_ENV
 from .plan import PHOTO, VIDEO, BatchPlan, Item, forget_finished, plan_batch
 from .work import JOIN, PART, PHOTOS, ModelSettings, ProgressSink, Unit, UnitResult, WorkSettings, Worker
 from .work import VIDEO as VIDEO_UNIT
@@ -128,10 +129,13 @@ class RayRunner:
         self.started = False
         if not ray.is_initialized():
             try:
+                workers_env = {"env_vars": dict(OPENMP_ENV)}
                 if address is None:
-                    ray.init(include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
+                    ray.init(include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING,
+                             runtime_env=workers_env)
                 else:
-                    ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
+                    ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING,
+                             runtime_env=workers_env)
             except Exception as e:  # Ray raises ConnectionError, RuntimeError, ValueError ... here
                 where = "a Ray instance on this machine" if address is None else f"the Ray cluster at {address}"
                 raise BatchError(f"could not start or join {where}: {e}") from None

@@ -29,7 +29,7 @@ from ..engine import gray_to_l_table
 from ..join import from_unit_float, join_cpu
 from ..media import PHOTO_SUFFIXES, VIDEO_SUFFIXES
 from ..metrics import colourfulness, psnr
-from .pipeline import FrameColorizer, default_every
+from .pipeline import FrameColorizer, default_batch, default_every
 from .reader import open_input
 from .temporal import CUT, RESUME
 
@@ -158,11 +158,14 @@ def _js(p: np.ndarray, q: np.ndarray) -> float:
     return float(0.5 * (p * np.log(p / m)).sum() + 0.5 * (q * np.log(q / m)).sum())
 
 
-def colorize_clip(colorizer, gray: list[np.ndarray], strength: float, batch: int = 4,
+def colorize_clip(colorizer, gray: list[np.ndarray], strength: float, batch: int | None = None,
                   cuts: list[bool] | None = None, ab: list[np.ndarray] | None = None,
                   every: int = 1) -> list[np.ndarray]:
-    """RGB frames of ``gray`` colourised in order; ``cuts``, if given, gets each frame's cut flag
-    and ``ab`` each frame's a*b* as the smoother gives it (float, at the network's output size)."""
+    """RGB frames of ``gray`` colourised in order, in batches as a render takes them (``batch``,
+    default :func:`~vidcolor.video.pipeline.default_batch`); ``cuts``, if given, gets each frame's
+    cut flag and ``ab`` each frame's a*b* as the smoother gives it (float, at the network's output
+    size)."""
+    batch = batch or default_batch(colorizer)
     fc = FrameColorizer(colorizer, strength, every=every)
     if cuts is not None:
         detector = fc.cuts

@@ -17,8 +17,8 @@ class VideoOptions:
     crf: int = 18
     preset: str = "medium"
     pix_fmt: str = "yuv420p"
-    batch_size: int | None = None  # frames per forward pass; default 16 on GPU, 4 on CPU
-    # With smoothing, the network sees every n-th frame of a shot (see FrameColorizer); default 2
+    batch_size: int | None = None  # frames per forward pass; default 16 on GPU, 8 on CPU
+    # With smoothing, the network sees every n-th frame of a shot (see FrameColorizer); default 3
     # on a CPU, where the network is the slowest stage, 1 on a GPU.
     every: int | None = None
 

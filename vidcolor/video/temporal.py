@@ -227,8 +227,9 @@ class AbSmoother:
         else:
             warped_ab, warped_memory, confidence, still, unmoved = warped
             past = confidence * np.minimum(warped_memory, self.memory * (1 + (STILL_MEMORY - 1) * still))
-            if ab is None:  # carried: what is remembered moves on, nothing new is learnt
-                self.prev = (L, warped_ab, past)
+            if ab is None:  # carried: what is remembered moves on and counts as a frame seen,
+                # so a shot's colour settles at the same pace whichever frames the network sees
+                self.prev = (L, warped_ab, past + visible)
                 return warped_ab
             # A prediction far from a trusted remembered colour is an outlier (a flash's, a
             # speck's): it counts for less, by a stricter measure where nothing moved.

@@ -278,7 +278,8 @@ _DONE = object()
 
 class EncodeThread(threading.Thread):
     """Hands frames from a bounded queue to ``sink.write`` (the encoder) on its own thread, then
-    ``sink.close()``; ``sink.abort()`` when stopped or failed."""
+    ``sink.close()``; ``sink.abort()`` when stopped or failed. A frame given as a function is
+    made here first (the last of its work, done off the caller's thread)."""
 
     def __init__(self, sink, maxsize: int = 16):
         super().__init__(name="vidcolor-encode", daemon=True)
@@ -314,7 +315,8 @@ class EncodeThread(threading.Thread):
                     self.sink.close()
                     self.busy += time.perf_counter() - t1
                     return
-                self.sink.write(*item)
+                pixels, *rest = item
+                self.sink.write(pixels() if callable(pixels) else pixels, *rest)
                 self.busy += time.perf_counter() - t1
         except BaseException as e:
             self.error = e

@@ -1,0 +1,71 @@
+"""Video on a CPU runs the network's encoder and fusion in int8; photos and hinted frames keep the
+float network; the loaded model's batch norms are folded into its convolutions."""
+
+import copy
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from imgutil import lab
+from vidcolor.hints import Hint
+from vidcolor.model import fold_batch_norms
+from vidcolor.quantize import PARTS, Int8Part, int8_colorizer
+from vidcolor.video import read_frame
+from vidcolor.video.pipeline import FrameColorizer
+
+pytestmark = pytest.mark.skipif("x86" not in torch.backends.quantized.supported_engines,
+                                reason="no x86 quantised kernels")
+
+
+@pytest.fixture(scope="module")
+def film_frame(assets):
+    """A frame of the bundled film, which the int8 ranges were not calibrated on."""
+    frame = read_frame(assets / "samples" / "chaplin_silent_film.mp4", 2.0)
+    return frame if frame.ndim == 2 else frame.mean(axis=2).astype(np.uint8)
+
+
+def test_the_int8_network_gives_the_float_networks_colour(colorizer, film_frame):
+    fast = int8_colorizer(colorizer)
+    assert all(isinstance(getattr(fast.model, p), Int8Part) for p in PARTS)
+    assert not any(isinstance(getattr(colorizer.model, p), Int8Part) for p in PARTS)  # photos stay float
+    L_net = colorizer.network_input(torch.from_numpy(film_frame / 255.0 * 100).float()[None, None])
+    exact, quick = colorizer.predict_ab(L_net), fast.predict_ab(L_net)
+    assert (quick - exact).abs().mean() < 0.3 and (quick - exact).abs().max() < 4
+    assert exact.abs().mean() > 3  # a picture with colour, so the comparison means something
+    # Quantised once per model: a second copy shares the int8 modules and gives the same colour.
+    again = int8_colorizer(colorizer)
+    assert again.model.encoder is fast.model.encoder
+    assert torch.equal(again.predict_ab(L_net), quick)
+
+
+def test_video_frames_with_hints_take_the_float_network(colorizer, film_frame):
+    hint = Hint(film_frame.shape[1] / 2, film_frame.shape[0] / 2, "#B03A2E")
+    frames = [film_frame, film_frame]
+    video = FrameColorizer(colorizer, strength=0.0)(frames, hints=[[hint], []])
+    photo_hinted = colorizer.colorize_image(film_frame, hints=[hint])
+    photo_plain = colorizer.colorize_image(film_frame)
+    assert np.abs(video[0].astype(int) - photo_hinted).max() <= 1  # the float network's result
+    plain = np.abs(lab(video[1])[..., 1:] - lab(photo_plain)[..., 1:])
+    assert 0 < plain.mean() < 0.5  # int8: nearly the same colour, not the very same numbers
+
+
+def test_folding_batch_norms_keeps_the_output(colorizer):
+    unfolded = type(colorizer.model)(colorizer.model.config)
+    norms = [m for m in unfolded.encoder if isinstance(m, nn.BatchNorm2d)]
+    assert norms  # the network this test is about has batch norms to fold
+    for m in unfolded.modules():  # give the norms statistics that would show if they were lost
+        if type(m) is nn.BatchNorm2d:
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 2.0)
+            m.weight.data.uniform_(0.5, 1.5)
+    unfolded.eval()
+    folded = fold_batch_norms(copy.deepcopy(unfolded))
+    assert not any(type(m) is nn.BatchNorm2d for n, m in folded.named_modules() if not n.startswith("backbone"))
+    L = torch.rand(1, 1, 64, 96) * 100
+    with torch.inference_mode():
+        a, b = unfolded(L), folded(L)
+    for key in a:
+        assert torch.allclose(a[key], b[key], atol=1e-3, rtol=1e-3), key
+    assert fold_batch_norms(folded) is folded  # nothing left to fold: unchanged
