@@ -37,7 +37,6 @@ class HintsLayer(QObject):
         self._drag_start = QPointF()
         self._drag_point: QPointF | None = None  # image point under the mouse while dragging
         self._pending: QPointF | None = None  # where a hint is about to go (its colour being chosen)
-        self.menu: QMenu | None = None  # the open context menu, if any
         self._scale = 1.0  # image points per hint pixel (a video's frame is shown reduced)
         self._shows = None  # which hints have a marker: all, or those of the frame shown (a video)
         hints.changed.connect(self._hints_changed)
@@ -51,9 +50,6 @@ class HintsLayer(QObject):
         self._drag_index = self._drag_point = self._pending = None
         self.select(None)
         self._view.update()
-
-    def enabled(self) -> bool:
-        return self._enabled
 
     def set_frame(self, scale: float, shows) -> None:
         """Hints are at pixels of a picture shown ``scale`` times their size, and only those for
@@ -211,8 +207,6 @@ class HintsLayer(QObject):
             menu.addAction("Add Hint Here…", lambda: self.placeRequested.emit(point))
         menu.addSeparator()
         menu.addAction("Clear Hints", self.clearRequested.emit).setEnabled(len(self._hints) > 0)
-        self.menu = menu
-        menu.aboutToHide.connect(lambda: setattr(self, "menu", None))
         menu.popup(event.globalPos())  # not exec(): nothing waits on the menu
         return True
 

@@ -253,7 +253,7 @@ def save_frame(ctx: JobContext, path: Path, seconds: float, dst: Path, settings:
     own, rgb = ctx.frame_reader(path).read_at(seconds)
     on = frame_hints(hints, own, half_frame, 1.0) if hints else []
     colorizer = _configured(ctx, settings)
-    write_photo(dst, colorizer.colorize_image(rgb, hints=on) if on else colorizer.colorize_image(rgb))
+    write_photo(dst, colorizer.colorize_image(rgb, hints=on))
     return dst
 
 

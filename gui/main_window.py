@@ -335,8 +335,6 @@ class MainWindow(QMainWindow):
             self.view.set_images(opened.before, None, "Colourising…")
             self.view.fit_to_window()
             self._colorize_photo()
-            if opened.hints_error is not None:
-                self.show_error(opened.hints_error, f"use the hints saved for {opened.path.name}")
         else:
             self.doc = None
             info = opened.info
@@ -348,8 +346,8 @@ class MainWindow(QMainWindow):
             self.view.clear()
             self.video_panel.show()
             self.video_panel.load(opened, opened.hints)
-            if opened.hints_error is not None:
-                self.show_error(opened.hints_error, f"use the hints saved for {opened.path.name}")
+        if opened.hints_error is not None:
+            self.show_error(opened.hints_error, f"use the hints saved for {opened.path.name}")
         self._update_actions()
         if isinstance(opened, jobs.OpenedVideo):
             self._offer_resume(opened.path)

@@ -109,7 +109,7 @@ def cmd_video(args) -> int:
 
 
 def _video_jobs(inputs: list[Path], output: Path) -> list[tuple[Path, Path]]:
-    from .media import VIDEO_SUFFIXES, check_distinct_outputs, files_of_kind, video_output_name
+    from .media import VIDEO_SUFFIXES, check_distinct_outputs, find_files, video_output_name
 
     if len(inputs) == 1 and output.suffix and not inputs[0].is_dir():
         return [(inputs[0], output)]
@@ -117,7 +117,7 @@ def _video_jobs(inputs: list[Path], output: Path) -> list[tuple[Path, Path]]:
         raise ValueError(f"{output}: several inputs or a folder need an output folder")
     videos = []
     for item in inputs:
-        found = files_of_kind(item, VIDEO_SUFFIXES) if item.is_dir() else [item]
+        found = find_files(item, VIDEO_SUFFIXES) if item.is_dir() else [item]
         if not found:
             raise ValueError(f"{item}: no video files in this folder ({', '.join(sorted(VIDEO_SUFFIXES))})")
         videos += found

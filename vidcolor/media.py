@@ -14,12 +14,6 @@ VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".mpg", ".mpe
                   ".ts", ".mts", ".m2ts", ".3gp"}
 
 
-def files_of_kind(folder: Path, suffixes: set[str]) -> list[Path]:
-    """The folder's own files with one of ``suffixes`` (hidden ones left out), sorted by name."""
-    return sorted(p for p in Path(folder).iterdir()
-                  if p.is_file() and p.suffix.lower() in suffixes and not p.name.startswith("."))
-
-
 def find_files(folder: Path, suffixes: set[str], recursive: bool = False, skip_under: Path | None = None) -> list[Path]:
     """The files of ``folder`` (and of its sub-folders when ``recursive``) with one of ``suffixes``
     (hidden ones left out), sorted. Files inside ``skip_under`` are left out: earlier results in an

@@ -28,6 +28,7 @@ from .work import JOIN, PART, PHOTOS, ModelSettings, ProgressSink, Unit, UnitRes
 from .work import VIDEO as VIDEO_UNIT
 
 INSTALL_HINT = "pip install 'vidcolor[cluster]'"
+NOT_INSTALLED = f"Ray is not installed: {INSTALL_HINT} adds it (or run without --ray, in this process)"
 MAX_TRIES = 2  # an item that fails this many times is reported as failed
 ACTOR_RESTARTS = 3  # a Ray worker that dies is started again this many times, then dropped
 DEFAULT_CPUS_PER_WORKER = 2
@@ -88,7 +89,6 @@ class InProcessRunner:
         self.where = "in this process" + (f" ({note})" if note else "")
         self.listener = None  # set by the scheduler: progress goes straight to it
         self.finished: list[tuple[str, UnitResult | Exception]] = []
-        self.busy = False
 
     @property
     def size(self) -> int:
@@ -124,18 +124,14 @@ class RayRunner:
                  workers: int | None = None, cpus_per_worker: int = DEFAULT_CPUS_PER_WORKER):
         ray = import_ray()
         if ray is None:
-            raise BatchError(f"Ray is not installed: {INSTALL_HINT} adds it (or run without --ray, in this process)")
+            raise BatchError(NOT_INSTALLED)
         self.ray = ray
         self.started = False
         if not ray.is_initialized():
             try:
-                workers_env = {"env_vars": dict(OPENMP_ENV)}
-                if address is None:
-                    ray.init(include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING,
-                             runtime_env=workers_env)
-                else:
-                    ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING,
-                             runtime_env=workers_env)
+                where = {"include_dashboard": False} if address is None else {"address": address}
+                ray.init(**where, log_to_driver=False, logging_level=logging.WARNING,
+                         runtime_env={"env_vars": dict(OPENMP_ENV)})
             except Exception as e:  # Ray raises ConnectionError, RuntimeError, ValueError ... here
                 where = "a Ray instance on this machine" if address is None else f"the Ray cluster at {address}"
                 raise BatchError(f"could not start or join {where}: {e}") from None
@@ -496,9 +492,9 @@ def run_batch(sources: list[Path], output: Path, model: ModelSettings | None = N
         raise BatchError("in this process or on a Ray cluster: choose one")
     if workers is not None and workers < 1:
         raise BatchError(f"at least one worker is needed, got {workers}")
-    local = ray is None and (in_process or import_ray() is None)
+    local = ray is None and (in_process or import_ray() is None)  # in process: Ray is not even imported
     if ray is not None and import_ray() is None:  # said before anything is planned or written
-        raise BatchError(f"Ray is not installed: {INSTALL_HINT} adds it (or run without --ray, in this process)")
+        raise BatchError(NOT_INSTALLED)
     created = not Path(output).exists()
     plan = plan_batch(sources, output, photo_format)
     summary = BatchSummary(plan.output, skipped=[item.src for item in plan.skipped])

@@ -252,10 +252,8 @@ class Worker:
         from ..video.parts import join_parts, parts_dir
 
         try:
-            if unit.dst.exists() and not parts_dir(unit.dst).exists():  # joined by an attempt since lost
-                result.frames = _frames(unit.dst)
-            else:
-                result.frames = join_parts(unit.src, unit.dst, self.settings.video)["frames"]
+            if not (unit.dst.exists() and not parts_dir(unit.dst).exists()):  # not joined by an attempt since lost
+                join_parts(unit.src, unit.dst, self.settings.video)
             result.outcomes.append(Outcome(unit.src))
         except ValueError as e:
             result.outcomes.append(Outcome(unit.src, _named(e, unit.src, unit.dst)))

@@ -187,8 +187,7 @@ def _kept(values: list, value):
 
 
 def _ab(frames: list[np.ndarray]) -> list[np.ndarray]:
-    return [rgb_to_lab(torch.from_numpy(f).permute(2, 0, 1).float() / 255)[1:].permute(1, 2, 0).numpy()
-            for f in frames]
+    return [_lab(f)[..., 1:] for f in frames]
 
 
 def score_clip(colorizer, truth: list[np.ndarray], strengths: list[float], gray: list[np.ndarray] | None = None,

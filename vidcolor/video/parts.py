@@ -24,7 +24,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import os
 import math
 import shutil
 from bisect import bisect_right
@@ -38,7 +37,7 @@ from ..errors import VideoError
 from .options import VideoOptions
 from .pipeline import Abandoned, _is_colour, default_batch, default_every, encode_frames
 from .reader import open_input, probe
-from .segments import JoinedRenders, RenderState, mux_output, render_fingerprint
+from .segments import JoinedRenders, RenderState, _write_synced, mux_output, render_fingerprint
 from .writer import VideoWriter, output_codec
 
 log = logging.getLogger("vidcolor.video")
@@ -130,11 +129,7 @@ def _plan_key(src: Path, options: VideoOptions, part_seconds: float, segment_sec
 
 
 def _write_json(path: Path, value) -> None:
-    with atomic_output(path) as tmp:
-        with open(tmp, "w") as fh:
-            json.dump(value, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
+    _write_synced(path, json.dumps(value).encode())
 
 
 def plan_parts(colorizer, src: Path, dst: Path, options: VideoOptions, part_seconds: float,
@@ -285,7 +280,7 @@ def join_parts(src: Path, dst: Path, options: VideoOptions) -> dict:
                     raise
     except VideoError as e:
         raise VideoError(str(e) if str(dst) in str(e) else f"{dst}: {e}") from None
-    shutil.rmtree(parts_dir(dst), ignore_errors=True)
+    discard_parts(dst)
     return {"frames": joined.frames, "damaged": joined.total("damaged"), "cuts": joined.total("cuts")}
 
 
