@@ -51,7 +51,7 @@ class HintEditor(QObject):
         self._size: tuple[int, int] | None = None  # its (display) width and height: hints' pixels
         self._video = False
         self._frame: tuple[float, float] | None = None  # a video's frame shown: (its own time, scale)
-        self._half_frame = 0.02  # a hint is on the frame shown when its time is this close
+        self._fps = 25.0  # a hint is on the frame shown when its time is within half a frame
         self._hints_file: Path | None = None  # where its hints are written; None: not kept
         self._asking = False  # a "where to keep the hints" dialog is open
 
@@ -102,7 +102,7 @@ class HintEditor(QObject):
         self.undo_stack.clear()
         self._path, self._photo, self._hints_file = Path(path), None, hints_file
         self._size, self._video, self._frame = tuple(size), True, None
-        self._half_frame = 0.5 / (fps or 25.0)
+        self._fps = fps or 25.0
         self.list.set_hints(hints)
         self.layer.set_enabled(True)
         self.layer.set_frame(1.0, lambda h: False)
@@ -120,7 +120,7 @@ class HintEditor(QObject):
             self.layer.set_frame(1.0, lambda h: False)
         else:
             t, scale = frame
-            self.layer.set_frame(scale, lambda h: h.t is not None and abs(h.t - t) <= self._half_frame)
+            self.layer.set_frame(scale, lambda h: h.on_frame(t, self._fps))
 
     def frame_time(self) -> float | None:
         """The own time of the video's frame on screen, where hints are placed; None otherwise."""

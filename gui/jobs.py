@@ -126,7 +126,8 @@ def open_media(ctx: JobContext, path: Path, hints_file: Path | None = None):
     from vidcolor.errors import HintsError
     from vidcolor.photo import PhotoError, read_photo
 
-    ctx.close_frame_reader()  # the file shown before is let go
+    ctx.close_frame_reader()  # the file shown before is let go, and its frame kept for suggestions
+    _shown_frame.clear()
     kind = media_kind(path)
     if kind == "video":
         return _open_video(path, hints_file)
@@ -150,14 +151,12 @@ def open_media(ctx: JobContext, path: Path, hints_file: Path | None = None):
 def _open_video(path: Path, hints_file: Path | None = None) -> OpenedVideo:
     from vidcolor.errors import HintsError
     from vidcolor.video import probe
+    from vidcolor.video.hint_tracks import check_video_hints
 
     opened = OpenedVideo(path, probe(path), [], hints_file)
     try:
         hints = read_hints(hints_file, (opened.info.width, opened.info.height))
-        for i, h in enumerate(hints):
-            if h.t is None:
-                raise HintsError(f"{hints_file}: point {i + 1} has no time \"t\": a hint on a video needs "
-                                 "the time in seconds of the frame it was placed on")
+        check_video_hints(path, hints, str(hints_file), opened.info)
         opened.hints = hints
     except HintsError as e:
         opened.hints_error = e
@@ -220,17 +219,16 @@ def suggest_frame_colours(ctx: JobContext, path: Path, seconds: float, x: float,
     return suggestions(_configured(ctx, settings), _shown_frame[1], x, y)
 
 
-def frame_hints(hints, own: float, half_frame: float, scale: float) -> list:
+def frame_hints(hints, own: float, fps: float, scale: float) -> list:
     """The hints placed on the frame at its own time ``own``, at its pixels shown ``scale`` times
     their size."""
-    return [h.scaled(scale) for h in hints
-            if h.t is not None and abs(h.t - own) <= half_frame]
+    return [h.scaled(scale) for h in hints if h.on_frame(own, fps)]
 
 
 # -- video ---------------------------------------------------------------------------------------------
 def video_frame(ctx: JobContext, path: Path, seconds: float, max_side: int | None,
                 settings: RenderSettings, hints=(), width: int = 0,
-                half_frame: float = 0.02) -> tuple[float, QImage, QImage]:
+                fps: float = 25.0) -> tuple[float, QImage, QImage]:
     """The frame shown at ``seconds``: its own time, and the original and colourised pictures. The
     original is sent ahead so scrubbing shows motion at once. The hints placed on this frame
     (``hints`` at the pixels of the video, ``width`` display pixels wide) colour it."""
@@ -239,19 +237,19 @@ def video_frame(ctx: JobContext, path: Path, seconds: float, max_side: int | Non
     ctx.partial((own, before))
     if ctx.cancelled():
         return own, before, None
-    on = frame_hints(hints, own, half_frame, rgb.shape[1] / width) if hints and width else []
+    on = frame_hints(hints, own, fps, rgb.shape[1] / width) if hints and width else []
     colorizer = _configured(ctx, settings)
     return own, before, to_qimage(colorizer.colorize_image(rgb, hints=on))
 
 
 def save_frame(ctx: JobContext, path: Path, seconds: float, dst: Path, settings: RenderSettings,
-               hints=(), half_frame: float = 0.02) -> Path:
+               hints=(), fps: float = 25.0) -> Path:
     """Save the frame shown at ``seconds`` (give a frame's own time to save exactly that frame),
     with the ``hints`` placed on it."""
     from vidcolor.photo import write_photo
 
     own, rgb = ctx.frame_reader(path).read_at(seconds)
-    on = frame_hints(hints, own, half_frame, 1.0) if hints else []
+    on = frame_hints(hints, own, fps, 1.0) if hints else []
     colorizer = _configured(ctx, settings)
     write_photo(dst, colorizer.colorize_image(rgb, hints=on))
     return dst

@@ -437,7 +437,7 @@ class MainWindow(QMainWindow):
         elif self.video_panel.video is not None:
             fn = partial(jobs.save_frame, path=self.video_panel.video.path,
                          seconds=self.video_panel.position_seconds(), dst=path, settings=s.render_settings(),
-                         hints=tuple(self.hint_editor.hints()), half_frame=0.5 / self.video_panel.fps())
+                         hints=tuple(self.hint_editor.hints()), fps=self.video_panel.fps())
         else:
             return
         self.statusBar().showMessage(f"Saving {path.name}…")

@@ -238,7 +238,7 @@ class VideoPanel(QWidget):
             "view",
             partial(jobs.video_frame, path=video.path, seconds=self._seconds_of(frame), max_side=SCRUB_MAX_SIDE,
                     settings=settings.render_settings(), hints=self._hints, width=video.info.width,
-                    half_frame=0.5 / self._fps),
+                    fps=self._fps),
             on_done=lambda r: self._frame_ready(video, key, r),
             on_error=lambda e: self._frame_failed(video, e),
             on_partial=lambda r: self._frame_original(video, r))

@@ -12,7 +12,8 @@ from vidcolor.cli import main
 from vidcolor.model import ab_gamut_bins
 from vidcolor.train import data as D
 from vidcolor.train.losses import ab_prior, classification_loss, rebalance_weights
-from vidcolor.train.loop import TrainConfig, train, tune_score
+from vidcolor.train.loop import TrainConfig, evaluate, train, tune_images, tune_score
+from vidcolor.model import trainable_state_dict
 from vidcolor.weights import default_model_path, load_colorizer
 
 
@@ -127,15 +128,43 @@ def test_resume_is_exact(pack, tmp_path):
     assert first["epoch"] == 1
     last = train(resumed, progress=False)  # a second call resumes from last.pt
     assert last["epoch"] == 2
-    a = torch.load(tmp_path / "straight" / "last.pt", weights_only=True)["model"]
-    b = torch.load(tmp_path / "resumed" / "last.pt", weights_only=True)["model"]
-    for k in a:
-        assert torch.equal(a[k], b[k]), k
+    a = torch.load(tmp_path / "straight" / "last.pt", weights_only=True)
+    b = torch.load(tmp_path / "resumed" / "last.pt", weights_only=True)
+    for part in ("model", "ema"):
+        for k in a[part]:
+            assert torch.equal(a[part][k], b[part][k]), (part, k)
     lines = [json.loads(x) for x in (tmp_path / "resumed" / "log.jsonl").read_text().splitlines()]
     assert [x["epoch"] for x in lines] == [1, 2]
     assert "scenes" in lines[-1]["tune"] or "faces" in lines[-1]["tune"]
     model, info = load_colorizer(tmp_path / "resumed" / "model.safetensors")
     assert info["epochs"] == 2 and info["preset"] == "vidcolor"
+
+
+def _distance(saved: dict, ckpt_part: dict, prefix: str = "") -> float:
+    return sum(float((v.float() - ckpt_part[prefix + k].float()).pow(2).sum()) for k, v in saved.items()
+               if v.is_floating_point() and "running_" not in k)
+
+
+def test_the_saved_weights_are_the_moving_average_of_the_steps(pack, tmp_path):
+    last = train(_cfg(pack, tmp_path / "run", ema=0.9), progress=False)
+    ckpt = torch.load(tmp_path / "run" / "last.pt", weights_only=True)
+    assert int(ckpt["ema"]["n_averaged"]) == last["step"]
+    saved, _ = load_colorizer(tmp_path / "run" / "model.safetensors")
+    state = trainable_state_dict(saved)
+    # Saved in fp16, so not exactly either: far nearer the average than the last step's weights.
+    to_average, to_last = _distance(state, ckpt["ema"], "module."), _distance(state, ckpt["model"])
+    assert to_average * 4 < to_last
+    # The average is what the tune split scored: the same numbers again from the saved file.
+    images, sources = tune_images(pack / "train", 32, torch.device("cpu"))
+    again = evaluate(saved.train(), images, sources, None)
+    assert again["scenes"]["gain_db"] == pytest.approx(last["tune"]["scenes"]["gain_db"], abs=0.05)
+
+    train(_cfg(pack, tmp_path / "plain", ema=0.0), progress=False)
+    ckpt = torch.load(tmp_path / "plain" / "last.pt", weights_only=True)
+    assert "ema" not in ckpt
+    saved, _ = load_colorizer(tmp_path / "plain" / "model.safetensors")
+    for k, v in trainable_state_dict(saved).items():
+        assert torch.allclose(v.float(), ckpt["model"][k].float(), rtol=1e-3, atol=1e-3), k
 
 
 def test_resume_refuses_other_settings(pack, tmp_path):

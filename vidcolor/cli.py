@@ -30,11 +30,15 @@ def _add_render_args(p: argparse.ArgumentParser) -> None:
                    "(default: the model's tuned value)")
 
 
-def _colorizer(args):
-    from .engine import Colorizer
+def _model_settings(args):
+    from .batch.work import ModelSettings
 
-    return Colorizer.from_pretrained(args.model, device=args.device, size=args.size, intensity=args.intensity,
-                                     temperature=args.temperature, blend=args.blend)
+    return ModelSettings(str(args.model) if args.model else None, args.device, args.size, args.intensity,
+                         args.temperature, args.blend)
+
+
+def _colorizer(args):
+    return _model_settings(args).load()
 
 
 def cmd_photo(args) -> int:
@@ -235,7 +239,7 @@ def cmd_train(args) -> int:
     cfg = TrainConfig(data=str(args.data), out=str(args.out), preset=args.preset, epochs=args.epochs,
                       minutes=args.minutes, batch=args.batch, crop=args.crop, lr=args.lr,
                       balance=args.balance, fuse_strides=args.fuse_strides, hints=args.hints, degrade=args.degrade,
-                      init=str(args.init) if args.init else None,
+                      ema=args.ema, init=str(args.init) if args.init else None,
                       embedding=args.embedding, backbone=args.backbone, backbone_weights=args.backbone_weights,
                       seed=args.seed, device=args.device, workers=args.workers)
     train(cfg, progress=not args.quiet)
@@ -262,10 +266,9 @@ def cmd_batch(args) -> int:
     from tqdm import tqdm
 
     from .batch.run import run_batch
-    from .batch.work import ModelSettings, WorkSettings
+    from .batch.work import WorkSettings
 
-    model = ModelSettings(str(args.model) if args.model else None, args.device, args.size, args.intensity,
-                          args.temperature, args.blend)
+    model = _model_settings(args)
     video = _video_options(args)
     settings = WorkSettings(video, part_seconds=args.part_seconds, warmup=args.warmup,
                             photos_per_call=args.photos_per_call)
@@ -440,6 +443,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="train with simulated colour hints (ours: yes)")
     p.add_argument("--degrade", type=float, help="share of inputs aged like old prints: grain, blur, fading, "
                    "dust, JPEG, tinted scans (ours: 0.6)")
+    p.add_argument("--ema", type=float, help="score and save a moving average of the weights, this decay per step "
+                   "(ours: 0.999; 0: the last step's weights, the paper's)")
     p.add_argument("--embedding", default="logits", choices=["logits", "pooled"])
     p.add_argument("--backbone", default="mobilenetv2_100", choices=["mobilenetv2_100", "inception_resnet_v2"],
                    help="frozen classifier for the global embedding (inception_resnet_v2: the paper's)")

@@ -47,6 +47,11 @@ class Hint:
         """The same hint on the picture shown ``scale`` times its size."""
         return Hint(self.x * scale, self.y * scale, self.color, self.t)
 
+    def on_frame(self, own: float, fps: float) -> bool:
+        """Placed on the video frame whose own time is ``own`` seconds (``fps`` frames a second):
+        within half a frame of it."""
+        return self.t is not None and abs(self.t - own) <= 0.5 / fps
+
     def ab(self) -> tuple[float, float]:
         """The colour's a*b*."""
         rgb = torch.tensor([int(self.color[i:i + 2], 16) / 255 for i in (1, 3, 5)]).view(3, 1, 1)

@@ -258,3 +258,19 @@ def test_following_the_hints_before_a_preview_can_be_cancelled(colorizer, pan):
     with pytest.raises(Cancelled):
         next(frames)
     assert seen[-1][1] == SHOT and seen[-1][0] < SHOT  # stopped early, counted against the whole video
+
+
+@pytest.mark.parametrize("point, problem", [({"t": 99.0}, "after the end"), ({}, 'no time "t"')])
+def test_a_video_opens_without_the_hints_saved_for_it_that_do_not_fit_it_and_says_why(pan, point, problem):
+    from types import SimpleNamespace
+
+    from vidcolor.errors import HintsError
+    from vidcolor.hints import FORMAT_VERSION
+    from vidcolor_gui import workers
+
+    sidecar(pan).write_text(json.dumps({"version": FORMAT_VERSION, "points": [{"x": X, "y": Y, "color": RED, **point}]}))
+    ctx = workers.JobContext(SimpleNamespace(frame_reader=None), workers.Job("open", jobs.open_media))
+    opened = jobs.open_media(ctx, pan, sidecar(pan))
+    assert opened.info.width == W and opened.hints == []
+    assert isinstance(opened.hints_error, HintsError) and problem in str(opened.hints_error)
+    assert str(sidecar(pan)) in str(opened.hints_error)

@@ -169,7 +169,6 @@ class Worker:
         return result
 
     def _photos(self, unit: Unit, result: UnitResult, progress) -> None:
-        from ..errors import PhotoError
         from ..photo import colorize_file
 
         for src, dst in unit.photos:
@@ -179,10 +178,8 @@ class Worker:
                     dst.parent.mkdir(parents=True, exist_ok=True)
                     colorize_file(self.colorizer, src, dst)
                 result.outcomes.append(Outcome(src))
-            except (PhotoError, ValueError) as e:
-                result.outcomes.append(Outcome(src, _named(e, src, dst)))
-            except Exception as e:  # out of memory, a full disk, a bug: another worker may fare better
-                result.outcomes.append(Outcome(src, _named(e, src, dst), permanent=False))
+            except Exception as e:
+                result.outcomes.append(_failure(e, src, dst))
             result.units += 1
             progress(1)
 
@@ -195,10 +192,8 @@ class Worker:
         def guarded(fn):
             try:
                 return fn()
-            except ValueError as e:  # VideoError and refused settings: the input or the request is at fault
-                result.outcomes.append(Outcome(unit.src, _named(e, unit.src, unit.dst)))
             except Exception as e:
-                result.outcomes.append(Outcome(unit.src, _named(e, unit.src, unit.dst), permanent=False))
+                result.outcomes.append(_failure(e, unit.src, unit.dst))
             return None
 
         if unit.dst.exists():  # an earlier attempt finished it, and its worker was lost before it said so
@@ -241,11 +236,8 @@ class Worker:
         try:
             record = render_part(self.colorizer, unit.src, unit.dst, unit.part, self.settings.video, progress=frames)
             result.units, result.kept = record["frames"], record["kept"]
-        except ValueError as e:
-            result.outcomes.append(Outcome(unit.src, _named(e, unit.src, unit.dst)))
-            result.units = counted[0]
         except Exception as e:
-            result.outcomes.append(Outcome(unit.src, _named(e, unit.src, unit.dst), permanent=False))
+            result.outcomes.append(_failure(e, unit.src, unit.dst))
             result.units = counted[0]
 
     def _join(self, unit: Unit, result: UnitResult, progress) -> None:
@@ -255,10 +247,15 @@ class Worker:
             if not (unit.dst.exists() and not parts_dir(unit.dst).exists()):  # not joined by an attempt since lost
                 join_parts(unit.src, unit.dst, self.settings.video)
             result.outcomes.append(Outcome(unit.src))
-        except ValueError as e:
-            result.outcomes.append(Outcome(unit.src, _named(e, unit.src, unit.dst)))
         except Exception as e:
-            result.outcomes.append(Outcome(unit.src, _named(e, unit.src, unit.dst), permanent=False))
+            result.outcomes.append(_failure(e, unit.src, unit.dst))
+
+
+def _failure(error: Exception, src: Path, dst: Path | None) -> Outcome:
+    """How an item failed. A ValueError (a damaged photo or video, refused settings, hints that do
+    not fit) is the input's or the request's fault, so trying again cannot help; anything else
+    (out of memory, a full disk, a bug) may fare better on another worker."""
+    return Outcome(src, _named(error, src, dst), permanent=isinstance(error, ValueError))
 
 
 def _frames(video: Path) -> int:

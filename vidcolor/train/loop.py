@@ -3,7 +3,10 @@
 A run folder holds ``last.pt`` (everything needed to resume exactly: weights, optimiser, step,
 random generator), ``model.safetensors`` (the weights the app loads, rewritten every epoch),
 ``best.safetensors`` (the epoch that scored best on the held-out tune sources: early stopping) and
-``log.jsonl`` (one line of losses and tune-split metrics per epoch).
+``log.jsonl`` (one line of losses and tune-split metrics per epoch). With ``ema``, what is scored
+and saved is an exponential moving average of the weights (and batch-norm statistics), not the
+last step's: on a CPU's small batches the tune score of the last step's weights swings by tenths
+of a dB from epoch to epoch, which makes early stopping pick by chance.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from torch.optim.swa_utils import AveragedModel
 from tqdm import tqdm
 
 from ..atomic import atomic_output
@@ -34,15 +38,16 @@ PRESETS = {
     # global fusion only, photos drawn as they occur, clean inputs.
     "paper": dict(head="regression", norm="none", regression="mse", lr=1e-3, batch=100, crop=224,
                   weight_decay=0.0, warmup=0, schedule="constant", balance=1.0, fuse_strides=(),
-                  hints=False, degrade=0.0),
+                  hints=False, degrade=0.0, ema=0.0),
     # Ours: batch norm, classification over a*b* bins + Huber regression, AdamW with a cosine decay;
     # the backbone's stride-8/16/32 maps fused beside its logits; sources balanced (square root of
-    # their size), inputs aged like old prints, trained with simulated colour hints.
+    # their size), inputs aged like old prints, trained with simulated colour hints; the weights'
+    # moving average is what is scored and saved.
     "vidcolor": dict(head="hybrid", norm="batch", regression="huber", lr=1e-3, batch=64, crop=160,
                      weight_decay=1e-4, warmup=300, schedule="cosine", balance=0.5, fuse_strides=(8, 16, 32),
-                     hints=True, degrade=0.6),
+                     hints=True, degrade=0.6, ema=0.999),
 }
-OVERRIDABLE = ("batch", "crop", "lr", "weight_decay", "balance", "fuse_strides", "hints", "degrade")
+OVERRIDABLE = ("batch", "crop", "lr", "weight_decay", "balance", "fuse_strides", "hints", "degrade", "ema")
 
 
 SAVE_INTERVAL_S = 60.0
@@ -65,6 +70,7 @@ class TrainConfig:
     fuse_strides: tuple[int, ...] | None = None  # backbone maps fused; (): global fusion only
     hints: bool | None = None  # train with simulated colour hints
     degrade: float | None = None  # share of inputs aged like old prints
+    ema: float | None = None  # decay of the weights' moving average per step; 0: the last step's weights
     reg_weight: float = 10.0
     embedding: str = "logits"
     backbone: str = "mobilenetv2_100"
@@ -223,6 +229,7 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
         torch.backends.cudnn.benchmark = True
     params = [q for q in model.parameters() if q.requires_grad]
     opt = torch.optim.AdamW(params, lr=p["lr"], weight_decay=p["weight_decay"])
+    ema = AveragedModel(model, multi_avg_fn=_ema_update(p["ema"]), use_buffers=True) if p["ema"] > 0 else None
 
     gen = torch.Generator(device=device if device.type == "cuda" else "cpu")
     gen.manual_seed(cfg.seed)
@@ -241,6 +248,8 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
         weights = ckpt.get("rebalance")
         weights = weights.to(device) if weights is not None else None
         best = float(ckpt.get("best", best))
+        if ema is not None and "ema" in ckpt:  # else (a run from before averaging) it starts here
+            ema.load_state_dict(ckpt["ema"], strict=False)
     elif bins is not None:
         # Colour prior over the training images, for rebalancing the classification loss: nine
         # batches drawn in an order of their own (an epoch number training never reaches).
@@ -252,6 +261,7 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
     t_start = t_second = time.perf_counter()
     stop_at = epochs if stop_after is None else min(epochs, epoch + stop_after)
     last_save = time.perf_counter()
+    scored = model if ema is None else ema.module  # what is scored on the tune split and saved
     while epoch < stop_at:
         t0 = time.perf_counter()
         sums: dict[str, float] = {}
@@ -271,6 +281,8 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
             opt.zero_grad(set_to_none=True)
             terms["loss"].backward()
             opt.step()
+            if ema is not None:
+                ema.update_parameters(model)
             step += 1
             for k, v in terms.items():
                 sums[k] = sums.get(k, 0.0) + float(v.detach())
@@ -281,7 +293,7 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
                 "lr": opt.param_groups[0]["lr"], **{k: v / len(batches) for k, v in sums.items()}}
         improved = False
         if cfg.val_every and (epoch % cfg.val_every == 0 or epoch == epochs):
-            last["tune"] = evaluate(model, tune, tune_sources, dtype)
+            last["tune"] = evaluate(scored, tune, tune_sources, dtype)
             score = tune_score(last["tune"])
             improved = score > best
             best = max(best, score)
@@ -302,7 +314,7 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
             tqdm.write(json.dumps(last))
         # Saving costs about a second; on a fast GPU epochs take a few, so save at most once a minute.
         if epoch >= stop_at or improved or time.perf_counter() - last_save >= SAVE_INTERVAL_S:
-            _save(out, model, opt, step, epoch, epochs, total, gen, weights, cfg, p, t_start, best, improved)
+            _save(out, model, ema, opt, step, epoch, epochs, total, gen, weights, cfg, p, t_start, best, improved)
             last_save = time.perf_counter()
     return last
 
@@ -320,15 +332,31 @@ def tune_score(tune: dict) -> float:
     return group["gain_db"] - 5 * max(0.0, COLOURFULNESS_TARGET - group["colourfulness_ratio"])
 
 
-def _save(out: Path, model, opt, step, epoch, epochs, total, gen, weights, cfg: TrainConfig, p: dict,
+def _ema_update(decay: float):
+    """Moving average of the weights; early on it follows faster (decay (1 + n) / (10 + n)), so
+    a run from scratch is not held back by its random start."""
+    def update(averaged: list[torch.Tensor], current: list[torch.Tensor], n: torch.Tensor) -> None:
+        if not averaged[0].is_floating_point():
+            for a, c in zip(averaged, current):
+                a.copy_(c)  # batch norms' step counts
+            return
+        d = min(decay, (1 + float(n)) / (10 + float(n)))
+        torch._foreach_lerp_(averaged, current, 1 - d)
+    return update
+
+
+def _save(out: Path, model, ema, opt, step, epoch, epochs, total, gen, weights, cfg: TrainConfig, p: dict,
           t_start: float, best: float, improved: bool) -> None:
     state = {"best": best, "model": {k: v for k, v in model.state_dict().items() if not k.startswith("backbone.")},
              "opt": opt.state_dict(), "step": step, "epoch": epoch, "epochs": epochs, "total": total,
              "gen": gen.get_state(), "train_config": json.dumps(dataclasses.asdict(cfg)),
              "model_config": json.dumps(model.config.__dict__)}
+    if ema is not None:
+        state["ema"] = {k: v for k, v in ema.state_dict().items() if not k.startswith("module.backbone.")}
     if weights is not None:
         state["rebalance"] = weights.cpu()
     _atomic_torch_save(state, out / "last.pt")
+    model = model if ema is None else ema.module  # the weights that were scored
     device = next(model.parameters()).device
     backbone_file = DEFAULT_BACKBONE
     if model.config.backbone != ModelConfig().backbone or cfg.backbone_weights:

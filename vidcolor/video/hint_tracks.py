@@ -77,14 +77,15 @@ def track_hints(src: str | Path, hints: list[Hint], source: str = "hints",
     return tracks
 
 
-def check_video_hints(src: str | Path, hints: list[Hint], source: str = "hints") -> VideoInfo:
+def check_video_hints(src: str | Path, hints: list[Hint], source: str = "hints",
+                      info: VideoInfo | None = None) -> VideoInfo:
     """Refuse hints that do not fit ``src`` (no time, after its end, outside its frame), naming
-    ``source`` and the point; returns ``src``'s :class:`VideoInfo`."""
+    ``source`` and the point; returns ``src``'s :class:`VideoInfo` (``info``, when already probed)."""
     for i, h in enumerate(hints):
         if h.t is None:
             raise HintsError(f"{source}: point {i + 1} has no time \"t\": a hint on a video needs the time "
                              f"in seconds of the frame it was placed on")
-    info = probe(src)
+    info = info or probe(src)
     for i, h in enumerate(hints):
         if h.t > info.duration + 1:
             raise HintsError(f"{source}: point {i + 1} is at {h.t:g} s, after the end of {src} "

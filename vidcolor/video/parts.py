@@ -37,7 +37,7 @@ from ..errors import VideoError
 from .options import VideoOptions
 from .pipeline import Abandoned, _is_colour, default_batch, default_every, encode_frames
 from .reader import open_input, probe
-from .segments import JoinedRenders, RenderState, _write_synced, mux_output, render_fingerprint
+from .segments import JoinedRenders, RenderState, _write_synced, input_identity, mux_output, render_fingerprint
 from .writer import VideoWriter, output_codec
 
 log = logging.getLogger("vidcolor.video")
@@ -120,9 +120,7 @@ def _scan(src: Path) -> tuple[list[int], object] | None:
 
 
 def _plan_key(src: Path, options: VideoOptions, part_seconds: float, segment_seconds: float, warmup: int) -> dict:
-    st = Path(src).stat()
-    key = {"format": PLAN_FORMAT, "vidcolor": __version__,
-           "input": {"path": str(Path(src).resolve()), "size": st.st_size, "mtime_ns": st.st_mtime_ns},
+    key = {"format": PLAN_FORMAT, "vidcolor": __version__, "input": input_identity(src),
            "options": dataclasses.asdict(options), "part_seconds": part_seconds,
            "segment_seconds": segment_seconds, "warmup": warmup}
     return json.loads(json.dumps(key))

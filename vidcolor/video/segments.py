@@ -55,17 +55,21 @@ def discard_interrupted(dst: Path) -> None:
     shutil.rmtree(resume_dir(dst), ignore_errors=True)
 
 
+def input_identity(src: Path) -> dict:
+    """The input file as a kept render or plan knows it: replaced or changed, it is another."""
+    st = Path(src).stat()
+    return {"path": str(Path(src).resolve()), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+
+
 def render_fingerprint(colorizer, src: Path, options: VideoOptions, hints: list | None = None) -> dict:
     """What a render's result depends on: the input file, the model's weights, every setting and
     the colour hints."""
-    st = Path(src).stat()
     weights = hashlib.sha1()
     for name, tensor in sorted(trainable_state_dict(colorizer.model).items()):
         weights.update(name.encode())
         weights.update(tensor.detach().float().cpu().numpy().tobytes())
     fingerprint = {
-        "format": STATE_FORMAT, "vidcolor": __version__,
-        "input": {"path": str(Path(src).resolve()), "size": st.st_size, "mtime_ns": st.st_mtime_ns},
+        "format": STATE_FORMAT, "vidcolor": __version__, "input": input_identity(src),
         "weights": weights.hexdigest(), "config": dataclasses.asdict(colorizer.model.config),
         "render": dataclasses.asdict(colorizer.settings), "options": dataclasses.asdict(options),
         "device": colorizer.device.type, "hints": [dataclasses.asdict(h) for h in hints or []],
