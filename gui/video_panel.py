@@ -55,26 +55,30 @@ class Timeline(QSlider):
 
     def mark_x(self, frame: int) -> float:
         """Where the tick of ``frame`` is drawn, in widget pixels."""
+        return self._placer()(frame)
+
+    def _placer(self):
+        """frame -> x, with the slider's geometry looked up once for all the marks of a paint."""
         opt = QStyleOptionSlider()
         self.initStyleOption(opt)
         style = self.style()
         groove = style.subControlRect(QStyle.ComplexControl.CC_Slider, opt, QStyle.SubControl.SC_SliderGroove, self)
         handle = style.subControlRect(QStyle.ComplexControl.CC_Slider, opt, QStyle.SubControl.SC_SliderHandle, self)
-        span = groove.width() - handle.width()
-        return groove.x() + handle.width() / 2 + QStyle.sliderPositionFromValue(
-            self.minimum(), self.maximum(), frame, span, opt.upsideDown)
+        span, lo, hi, left = groove.width() - handle.width(), self.minimum(), self.maximum(), groove.x()
+        return lambda frame: left + handle.width() / 2 + QStyle.sliderPositionFromValue(
+            lo, hi, frame, span, opt.upsideDown)
 
     def paintEvent(self, event) -> None:
         super().paintEvent(event)
         if not self._marks:
             return
+        place = self._placer()
+        outline, bottom = _pen(QColor(0, 0, 0, 180), 4), self.height() - 1.0
         p = QPainter(self)
         try:
-            bottom = self.height() - 1.0
             for frame, colour in self._marks:
-                x = self.mark_x(frame)
-                for pen, top in ((_pen(QColor(0, 0, 0, 180), 4), bottom - self.TICK),
-                                 (_pen(QColor(colour), 2), bottom - self.TICK + 1)):
+                x = place(frame)
+                for pen, top in ((outline, bottom - self.TICK), (_pen(QColor(colour), 2), bottom - self.TICK + 1)):
                     p.setPen(pen)
                     p.drawLine(QPointF(x, top), QPointF(x, bottom))
         finally:

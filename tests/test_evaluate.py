@@ -183,3 +183,32 @@ def test_decoding_choice_prefers_the_best_psnr_that_reaches_the_colour_target():
     assert choose(rows)["blend"] == 0.5
     dull = [dict(r, colourfulness_ratio=r["colourfulness_ratio"] * 0.5) for r in rows]
     assert choose(dull)["blend"] == 1.0  # none reaches it: the least shortfall-penalised
+
+
+def test_decoding_choice_leaves_out_settings_that_overdo_the_portraits():
+    from vidcolor.decoding import choose
+
+    def row(blend, gain_db, colour, portrait_colour):
+        return {"temperature": 0.5, "blend": blend, "gain_db": gain_db, "colourfulness_ratio": colour,
+                "portraits": {"gain_db": 0.0, "colourfulness_ratio": portrait_colour}}
+
+    rows = [row(0.25, 0.9, 0.8, 1.1), row(0.5, 0.6, 0.8, 0.95), row(0.75, 0.8, 0.6, 0.9)]
+    assert choose(rows)["blend"] == 0.5  # the best scenes would make skin more colourful than it is
+    assert choose([dict(r, portraits={"gain_db": 0.0, "colourfulness_ratio": 0.9}) for r in rows])["blend"] == 0.25
+    assert choose([row(0.25, 0.9, 0.8, 1.2)])["blend"] == 0.25  # none fits: the rule as without portraits
+
+
+def test_the_tune_split_s_portraits_are_swept_apart(tmp_path, capsys):
+    from vidcolor.decoding import tune_files
+
+    root = tmp_path / "data"
+    make_sources(root / "train", {"kodak_mcmaster": 3, "faces_misc": 2, "scenes_b": 4, "utkface_crop_part1": 1})
+    files, portraits = tune_files(root)
+    assert sorted(f.parent.name for f in files) == ["faces_misc"] * 2 + ["kodak_mcmaster"] * 3
+    assert [f.parent.name for f in portraits] == ["faces_misc"] * 2
+    out = tmp_path / "tuned.safetensors"
+    assert main(["tune-decoding", "--data", str(root), "-o", str(out), "--size", "64", "-q", "--limit", "2"]) == 0
+    printed = capsys.readouterr().out
+    assert "tune split: 2 scene photos" in printed and "its 2 portraits apart" in printed
+    table = [line.split() for line in printed.splitlines() if line[:1] == " " and line.split()[0][0].isdigit()]
+    assert len(table) > 1 and all(len(cells) == 7 for cells in table)  # the portraits' gain and colour too

@@ -107,6 +107,17 @@ def test_eval_video_needs_clips_or_photos(capsys):
     assert "no video files" in capsys.readouterr().err
 
 
+def test_film_photos_are_the_photos_of_folders_and_their_sub_folders_in_name_order(tmp_path):
+    from vidcolor.video.evaluate import film_photos
+
+    for name in ("b.jpg", "a/z.png", "a/c/y.JPG", "a.jpg", ".hidden.jpg", "notes.txt", "d/clip.mp4"):
+        (tmp_path / "in" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "in" / name).write_bytes(b"")
+    single = tmp_path / "single.jpg"
+    assert [p.relative_to(tmp_path).as_posix() for p in film_photos([tmp_path / "in", single])] == \
+        ["in/a/c/y.JPG", "in/a/z.png", "in/a.jpg", "in/b.jpg", "single.jpg"]
+
+
 def test_the_network_skips_frames_but_not_cuts(colorizer, samples):
     """With ``every=3`` the network sees a third of the frames of a shot and the first frame of
     every shot (so a cut still resets everything), and the colour stays close to every frame's."""

@@ -83,3 +83,18 @@ def test_the_cli_lets_waiting_openmp_threads_sleep_before_torch_loads(tmp_path):
             f"assert vidcolor.cli.main(['photo', {str(photo)!r}, '-o', {str(tmp_path / 'out.png')!r}, '--overwrite']) == 0\n"
             f"assert seen == [{expected!r}], seen\n"
         )
+
+
+def test_the_cli_parses_every_command_without_loading_torch():
+    # `vidcolor ... --help` and a mistyped option must answer at once: the defaults the help shows
+    # come from light modules, not from the ones that do the work.
+    run_python(
+        "import sys\n"
+        "import vidcolor.cli\n"
+        "parser = vidcolor.cli.build_parser()\n"
+        "for command in parser._subparsers._group_actions[0].choices.values():\n"
+        "    command.format_help()\n"
+        "parser.parse_args(['batch', 'in', '-o', 'out'])\n"
+        "bad = sorted(m for m in sys.modules if m == 'torch' or m.startswith('torch.'))\n"
+        "assert not bad, bad[:10]\n"
+    )

@@ -8,9 +8,10 @@ import sys
 from pathlib import Path
 
 from . import __version__
+from .batch import DEFAULT_CPUS_PER_WORKER, DEFAULT_PART_SECONDS, DEFAULT_PHOTOS_PER_CALL
 from .errors import HintsError
 from .threads import let_waiting_threads_sleep
-from .video.options import VideoOptions
+from .video.options import DEFAULT_WARMUP, VideoOptions
 
 log = logging.getLogger("vidcolor")
 
@@ -203,21 +204,27 @@ def cmd_sheet(args) -> int:
 
 
 def cmd_tune_decoding(args) -> int:
-    from .decoding import choose, sweep, tune_files
+    from .decoding import PORTRAIT_MAX_COLOUR, choose, sweep, tune_files
     from .weights import default_model_path, rewrite_settings
 
     colorizer = _colorizer(args)
-    files = tune_files(args.data, args.limit)
-    rows = sweep(colorizer, files, progress=not args.quiet)
-    print(f"tune split: {len(files)} scene photos from held-out sources of {args.data / 'train'}")
-    print(f"{'temperature':>11} {'blend':>6} {'chroma':>6} {'gain dB':>8} {'colour/truth':>12}")
+    files, portraits = tune_files(args.data, args.limit)
+    rows = sweep(colorizer, files, portraits, progress=not args.quiet)
+    print(f"tune split: {len(files)} scene photos from held-out sources of {args.data / 'train'}"
+          + (f"; its {len(portraits)} portraits apart (colour at most {PORTRAIT_MAX_COLOUR:g} of the truth's)"
+             if portraits else ""))
+    print(f"{'temperature':>11} {'blend':>6} {'chroma':>6} {'gain dB':>8} {'colour/truth':>12}"
+          + (f" {'portraits':>9} {'colour':>6}" if portraits else ""))
     for r in rows:
         print(f"{r['temperature']:>11.2f} {r['blend']:>6.2f} {r['chroma_gain']:>6.2f} {r['gain_db']:>+8.2f} "
-              f"{r['colourfulness_ratio']:>12.2f}")
+              f"{r['colourfulness_ratio']:>12.2f}"
+              + (f" {r['portraits']['gain_db']:>+9.2f} {r['portraits']['colourfulness_ratio']:>6.2f}"
+                 if portraits else ""))
     best = choose(rows)
     print(f"chosen: temperature {best['temperature']}, blend {best['blend']}, chroma gain {best['chroma_gain']} "
           f"({best['gain_db']:+.2f} dB, colourfulness {best['colourfulness_ratio']:.2f} on tune)")
-    info = {"decoding": {**best, "tune_photos": len(files), "size": colorizer.settings.size}}
+    info = {"decoding": {**best, "tune_photos": len(files), "tune_portraits": len(portraits),
+                         "size": colorizer.settings.size}}
     rewrite_settings(args.model or default_model_path(), args.output, info, temperature=best["temperature"],
                      blend=best["blend"], chroma_gain=best["chroma_gain"])
     print(f"weights: {args.output}")
@@ -491,15 +498,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int,
                    help="model workers (default: one per GPU of the cluster; without GPUs, one per "
                         "--cpus-per-worker CPUs)")
-    p.add_argument("--cpus-per-worker", type=int, default=2, help="CPUs of each CPU worker (default 2)")
-    p.add_argument("--part-seconds", type=float, default=30.0,
+    p.add_argument("--cpus-per-worker", type=int, default=DEFAULT_CPUS_PER_WORKER,
+                   help=f"CPUs of each CPU worker (default {DEFAULT_CPUS_PER_WORKER})")
+    p.add_argument("--part-seconds", type=float, default=DEFAULT_PART_SECONDS,
                    help="a longer video is split into parts of about this many seconds (whole 3-second "
                         "segments), rendered by several workers at once and joined without re-encoding; one "
-                        "shorter than about two parts is rendered whole (default 30)")
-    p.add_argument("--warmup", type=int, default=32,
+                        f"shorter than about two parts is rendered whole (default {DEFAULT_PART_SECONDS:g})")
+    p.add_argument("--warmup", type=int, default=DEFAULT_WARMUP,
                    help="frames colourised before each part, not written, so that its colour continues the "
-                        "part before it (default 32)")
-    p.add_argument("--photos-per-call", type=int, default=8, help="photos handed to a worker at a time (default 8)")
+                        f"part before it (default {DEFAULT_WARMUP})")
+    p.add_argument("--photos-per-call", type=int, default=DEFAULT_PHOTOS_PER_CALL,
+                   help=f"photos handed to a worker at a time (default {DEFAULT_PHOTOS_PER_CALL})")
     p.add_argument("--format", choices=["png", "jpg", "tif", "webp"],
                    help="photo output format (default: the input's own when writable, else png)")
     _add_video_args(p, defaults, "H.264")

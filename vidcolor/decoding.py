@@ -4,7 +4,9 @@ on the tune split.
 The network runs once per photo; every setting of the grid then only decodes, joins and scores,
 exactly as ``vidcolor eval`` would. The rule: the largest PSNR gain over gray among the settings
 whose colourfulness reaches the target share of the truth's; when none does, the best of
-gain less 5 dB per unit of colourfulness short of it (as early stopping scores epochs).
+gain less 5 dB per unit of colourfulness short of it (as early stopping scores epochs). Settings
+that make the tune split's portraits more colourful than the truth are left out first: the scenes'
+average hides them, and skin beyond its true colour reads as an orange-brown cast.
 """
 
 from __future__ import annotations
@@ -24,36 +26,48 @@ from .train.loop import COLOURFULNESS_TARGET, tune_score
 TEMPERATURES = (0.2, 0.3, 0.38, 0.5, 0.7, 1.0)
 BLENDS = (0.0, 0.25, 0.5, 0.75, 1.0)
 GAINS = (1.0, 1.2, 1.4)
+PORTRAIT_MAX_COLOUR = 1.0  # of the truth's colourfulness
 
 
-def sweep(colorizer, files: list[Path], temperatures=TEMPERATURES, blends=BLENDS, gains=GAINS,
-          progress: bool = True) -> list[dict]:
-    """Summaries (as ``vidcolor eval`` makes them) of ``files`` for every (temperature, blend, gain)."""
+def sweep(colorizer, files: list[Path], portraits: list[Path] = (), temperatures=TEMPERATURES, blends=BLENDS,
+          gains=GAINS, progress: bool = True) -> list[dict]:
+    """Summaries (as ``vidcolor eval`` makes them) of ``files`` for every (temperature, blend, gain),
+    each with the summary of ``portraits`` under ``"portraits"`` when there are any."""
     grid = list(itertools.product(temperatures, blends, gains))
-    rows: list[list[dict]] = [[] for _ in grid]
-    for f in tqdm(files, desc="decoding sweep", unit="img", disable=not progress):
+    groups = {"files": set(files), "portraits": set(portraits)}
+    scored: dict[str, list[list[dict]]] = {g: [[] for _ in grid] for g in groups}
+    for f in tqdm(list(dict.fromkeys([*files, *portraits])), desc="decoding sweep", unit="img", disable=not progress):
         truth_u8 = D.read_rgb(f)
         L = rgb_to_l(torch.from_numpy(truth_u8).permute(2, 0, 1).float()[None] / 255)
         out = colorizer.heads(colorizer.network_input(L.to(colorizer.device)))
         for i, (t, b, g) in enumerate(grid):
             ab = colorizer.decode(out, t, b, g)[0].float()
-            rows[i].append(score_output(colorizer.join_to_numpy(L[0], ab, np.dtype(np.float32)), truth_u8)[0])
-    return [{"temperature": t, "blend": b, "chroma_gain": g, **summarise(r)} for (t, b, g), r in zip(grid, rows)]
+            row = score_output(colorizer.join_to_numpy(L[0], ab, np.dtype(np.float32)), truth_u8)[0]
+            for name, members in groups.items():
+                if f in members:
+                    scored[name][i].append(row)
+    return [{"temperature": t, "blend": b, "chroma_gain": g, **summarise(r),
+             **({"portraits": summarise(q)} if portraits else {})}
+            for (t, b, g), r, q in zip(grid, scored["files"], scored["portraits"])]
 
 
 def choose(rows: list[dict]) -> dict:
     """The chosen row (see the module's rule)."""
+    rows = [r for r in rows if "portraits" not in r
+            or r["portraits"]["colourfulness_ratio"] <= PORTRAIT_MAX_COLOUR] or rows
     reaching = [r for r in rows if r["colourfulness_ratio"] >= COLOURFULNESS_TARGET]
     if reaching:
         return max(reaching, key=lambda r: r["gain_db"])
     return max(rows, key=lambda r: tune_score({"scenes": r}))
 
 
-def tune_files(data_root: Path, limit: int | None = None) -> list[Path]:
-    """The tune set's scene photos (held-out sources of ``train/``), spread evenly up to ``limit``."""
+def tune_files(data_root: Path, limit: int | None = None) -> tuple[list[Path], list[Path]]:
+    """The tune set's scene photos (held-out sources of ``train/``), spread evenly up to ``limit``,
+    and all of its portraits (:data:`~vidcolor.train.data.PORTRAIT_SOURCES`)."""
     spec = SUITE["tune"]
     folder = Path(data_root) / spec.folder
-    files = [f for f, source in collect([folder], spec.split) if not D.is_face(source)]
+    found = collect([folder], spec.split)
+    files = [f for f, source in found if not D.is_face(source)]
     if not files:
         raise ValueError(f"{folder}: no tune-split scene photos (held-out sources) found")
-    return [files[i] for i in evenly(len(files), limit)]
+    return [files[i] for i in evenly(len(files), limit)], [f for f, s in found if s in D.PORTRAIT_SOURCES]

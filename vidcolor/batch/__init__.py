@@ -6,6 +6,11 @@ Names load on first use; Ray is imported only when a batch runs on it.
 
 from importlib import import_module
 
+# A batch's defaults, here so that ``vidcolor batch --help`` shows them without importing torch.
+DEFAULT_PART_SECONDS = 30.0  # a longer video is split into parts of about this many seconds
+DEFAULT_PHOTOS_PER_CALL = 8
+DEFAULT_CPUS_PER_WORKER = 2
+
 _HOMES = {
     "run_batch": "run", "BatchEvent": "run", "BatchSummary": "run", "InProcessRunner": "run", "RayRunner": "run",
     "plan_batch": "plan", "BatchPlan": "plan", "Item": "plan",

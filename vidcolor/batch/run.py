@@ -23,6 +23,7 @@ from typing import Callable
 
 from ..errors import BatchError
 from ..threads import OPENMP_ENV
+from . import DEFAULT_CPUS_PER_WORKER
 from .plan import PHOTO, VIDEO, BatchPlan, Item, forget_finished, plan_batch
 from .work import JOIN, PART, PHOTOS, ModelSettings, ProgressSink, Unit, UnitResult, WorkSettings, Worker
 from .work import VIDEO as VIDEO_UNIT
@@ -31,7 +32,6 @@ INSTALL_HINT = "pip install 'vidcolor[cluster]'"
 NOT_INSTALLED = f"Ray is not installed: {INSTALL_HINT} adds it (or run without --ray, in this process)"
 MAX_TRIES = 2  # an item that fails this many times is reported as failed
 ACTOR_RESTARTS = 3  # a Ray worker that dies is started again this many times, then dropped
-DEFAULT_CPUS_PER_WORKER = 2
 
 
 @dataclass

@@ -17,11 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..settings import DEFAULT_SIZE
-from ..video.options import VideoOptions
-from ..video.parts import DEFAULT_WARMUP
-
-DEFAULT_PART_SECONDS = 30.0
-DEFAULT_PHOTOS_PER_CALL = 8
+from ..video.options import DEFAULT_WARMUP, VideoOptions
+from . import DEFAULT_PART_SECONDS, DEFAULT_PHOTOS_PER_CALL
 
 PHOTOS, VIDEO, PART, JOIN = "photos", "video", "part", "join"
 

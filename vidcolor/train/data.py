@@ -34,6 +34,7 @@ FACE_SOURCES = ("utkface",)  # tight face crops: plentiful and easy, so sampled 
 # of insects, streets, video frames, test photos) and one set of faces, about 7 % of the photos.
 TUNE_SOURCES = ("deep_photo_style_examples", "kodak_mcmaster", "hymenoptera_ants_bees",
                 "shanghaitech_partB_streets", "davis2016_extra_frames", "faces_misc")
+PORTRAIT_SOURCES = ("faces_misc",)  # the tune split's portraits: its check that skin is not overdone
 
 
 def list_images(root: Path) -> list[Path]:

@@ -27,7 +27,7 @@ from tqdm import tqdm
 from ..color import l_to_gray, rgb_to_l, rgb_to_lab
 from ..engine import gray_to_l_table
 from ..join import from_unit_float, join_cpu
-from ..media import PHOTO_SUFFIXES, VIDEO_SUFFIXES
+from ..media import PHOTO_SUFFIXES, VIDEO_SUFFIXES, find_files
 from ..metrics import colourfulness, psnr
 from .pipeline import FrameColorizer, default_batch, default_every
 from .reader import open_input
@@ -372,14 +372,9 @@ def _summary(rows: list[dict], strengths: list[float]) -> dict:
 
 def film_photos(inputs: list[Path]) -> list[Path]:
     """Colour photos among ``inputs`` (files, or folders and their sub-folders), in name order."""
-    photos = []
+    photos: list[Path] = []
     for item in map(Path, inputs):
-        if item.is_dir():
-            for sub in sorted(item.iterdir()):
-                photos.extend(film_photos([sub]) if sub.is_dir() else
-                              [sub] if sub.suffix.lower() in PHOTO_SUFFIXES else [])
-        else:
-            photos.append(item)
+        photos += find_files(item, PHOTO_SUFFIXES, recursive=True) if item.is_dir() else [item]
     return photos
 
 

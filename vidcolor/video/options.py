@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 DEFAULT_SMOOTHING = 0.8  # temporal smoothing of a*b*: the CLI's, the app's and the library's default
+# Frames colourised before a part of a video and not written: the smoothing's longest memory at
+# the default strength (still regions).
+DEFAULT_WARMUP = 32
 MAX_CRF = 63  # the largest any of the CRF codecs takes (libaom-av1, libvpx-vp9)
 MAX_BATCH = 256
 MAX_EVERY = 8  # carried further, new things in the picture wait too long for their colour

@@ -34,7 +34,7 @@ from typing import Callable
 from .. import __version__
 from ..atomic import atomic_output
 from ..errors import VideoError
-from .options import VideoOptions
+from .options import DEFAULT_WARMUP, VideoOptions
 from .pipeline import Abandoned, _is_colour, default_batch, default_every, encode_frames
 from .reader import open_input, probe
 from .segments import JoinedRenders, RenderState, _write_synced, input_identity, mux_output, render_fingerprint
@@ -44,7 +44,6 @@ log = logging.getLogger("vidcolor.video")
 
 PLAN_FILE = "plan.json"
 PLAN_FORMAT = 1
-DEFAULT_WARMUP = 32  # frames: the smoothing's longest memory at the default strength (still regions)
 
 
 def parts_dir(dst: Path) -> Path:

@@ -94,18 +94,13 @@ class RenderState:
     @classmethod
     def begin(cls, dst: Path, fingerprint: dict) -> "RenderState":
         """The interrupted render of ``dst`` with this fingerprint, or a new one."""
-        folder = resume_dir(dst)
-        saved = None
-        try:
-            saved = json.loads((folder / STATE_FILE).read_text())
-        except (OSError, ValueError):
-            pass
-        if saved is not None:
-            if saved.get("fingerprint") == fingerprint and all(
-                    (folder / s["file"]).is_file() and (folder / s["index"]).is_file() for s in saved["segments"]):
-                return cls(folder, fingerprint, saved["segments"])
+        kept = cls.load(dst)
+        if kept is not None and kept.fingerprint == fingerprint:
+            return kept
+        if kept is not None:
             log.warning("%s: an interrupted render was found, but the input or the settings have changed since: "
                         "starting over", dst)
+        folder = resume_dir(dst)
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir()
         state = cls(folder, fingerprint, [])
