@@ -96,6 +96,14 @@ def test_changed_settings_start_over_with_a_message(interrupted, model, caplog):
     assert "changed since: starting over" in caplog.text
 
 
+def test_a_kept_render_with_a_segment_missing_starts_over_with_a_message(interrupted, model, caplog):
+    clip, dst = interrupted
+    next(segments.resume_dir(dst).glob("seg*.bin")).unlink()
+    report = colorize_video(model, clip, dst, VideoOptions(batch_size=4))
+    assert report.resumed == 0 and report.frames == FRAMES
+    assert "its files are incomplete: starting over" in caplog.text
+
+
 def test_a_changed_input_starts_over(interrupted, tmp_path, model):
     clip, dst = interrupted
     other = tmp_path / "in.mkv"

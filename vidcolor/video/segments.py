@@ -97,10 +97,12 @@ class RenderState:
         kept = cls.load(dst)
         if kept is not None and kept.fingerprint == fingerprint:
             return kept
+        folder = resume_dir(dst)
         if kept is not None:
             log.warning("%s: an interrupted render was found, but the input or the settings have changed since: "
                         "starting over", dst)
-        folder = resume_dir(dst)
+        elif (folder / STATE_FILE).exists():
+            log.warning("%s: an interrupted render was found, but its files are incomplete: starting over", dst)
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir()
         state = cls(folder, fingerprint, [])
