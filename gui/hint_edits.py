@@ -8,7 +8,6 @@ Commands address hints by index: each is undone against the list it left behind.
 from __future__ import annotations
 
 from dataclasses import replace
-
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal

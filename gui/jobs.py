@@ -190,7 +190,8 @@ def colorize_photo(ctx: JobContext, photo, settings: RenderSettings, hints=(), c
 
 def save_photo(ctx: JobContext, dst: Path, photo, rgb: np.ndarray | None, settings: RenderSettings,
                hints=()) -> Path:
-    from vidcolor.photo import colorize_photo as colorize, write_photo
+    from vidcolor.photo import colorize_photo as colorize
+    from vidcolor.photo import write_photo
 
     if rgb is None:  # the shown result is older than the settings or hints: make the current one
         rgb = colorize(_configured(ctx, settings), photo, hints=list(hints))
@@ -284,9 +285,9 @@ def preview(ctx: JobContext, path: Path, start: float, seconds: float, strength:
     frames = preview_frames(_configured(ctx, settings), path, start, seconds, max_side=max_side, strength=strength,
                             hints=list(hints) or None, cancel=ctx.cancel, progress=following)
     t0 = first = None
-    n = 0
+    shown = 0
     try:
-        for n, (at, orig, colour) in enumerate(frames, 1):
+        for at, orig, colour in frames:
             if t0 is None:
                 t0, first = time.monotonic(), at
             due = t0 + (at - first)
@@ -295,9 +296,10 @@ def preview(ctx: JobContext, path: Path, start: float, seconds: float, strength:
             if ctx.cancelled():
                 break
             ctx.partial(PreviewFrame(at, to_qimage(orig), to_qimage(colour)))
+            shown += 1
     finally:
         frames.close()  # stops the decoder now rather than at garbage collection
-    return n
+    return shown
 
 
 def render_video(ctx: JobContext, src: Path, dst: Path, model, device: str, settings: RenderSettings,

@@ -5,8 +5,18 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
-from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSlider,
-                               QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
 
 from vidcolor.settings import DEFAULT_SIZE, MAX_SIZE, MIN_SIZE, RenderSettings
 from vidcolor.video.options import DEFAULT_SMOOTHING, VideoOptions

@@ -18,19 +18,20 @@ import av
 import numpy as np
 import pytest
 from PIL import Image
-
 from video_fixtures import decoded_rgb, no_thread_leak, packets, scene, video_pts, write_clip  # noqa: F401
+
 from vidcolor.cli import main
 
 FAST = ["-q", "--device", "cpu", "--size", "64"]
 RATE = 10  # fps: a 3-second segment is 30 frames
 PARTS = ["--part-seconds", "6"]  # two segments a part: a 120-frame video makes parts [0, 60) and [60, 120)
 LONG_FRAMES, LONG_CUT = 120, 90  # the long clip's second shot starts at frame 90, a segment boundary
-# Mean |RGB difference| of a seam frame (from a part's start to its first cut) against one render
-# of the whole video: the shot's embedding and the smoothing's memory were learnt on the warm-up,
-# not from the shot's start (4.6 to 5.6 measured on this clip's moving texture; without the warm-up the
-# seam's first frame is 8.5).
-SEAM_TOLERANCE = 7.0
+# Mean |RGB difference| of a frame that a batch and a one-by-one render both make from the same
+# frames: at most last-bit differences, since a Ray worker runs 1 thread and this process several,
+# which may order the network's sums differently on some CPUs. A seam frame (from a part's start to
+# its first cut) differs by several levels (about 5 on this clip's moving texture): its shot
+# embedding and smoothing memory were learnt on the warm-up, not from the shot's start.
+SAME_WORK = 0.5
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -111,20 +112,25 @@ def test_a_mixed_folder_on_ray_matches_photo_and_video_one_by_one(ray_local, col
     assert all_files(out) == EXPECTED  # nothing else: no parts, temporaries or outputs of the bad file
 
     for ref, got in [("a.png", "a.png"), ("b.jpg", "sub/b.jpg")]:
-        assert np.array_equal(pixels(references / ref), pixels(out / got)), got
+        assert np.abs(pixels(references / ref).astype(int) - pixels(out / got)).mean() < SAME_WORK, got
     short, ref_short = out / "sub" / "short_colour.mp4", references / "short.mp4"
     assert video_pts(short) == video_pts(ref_short)
-    assert frame_differences(short, ref_short) == [0.0] * 20
+    assert max(frame_differences(short, ref_short)) < SAME_WORK
 
     long, ref_long = out / "long_colour.mp4", references / "long.mp4"
     assert video_pts(long) == video_pts(ref_long) and len(video_pts(long)) == LONG_FRAMES
     assert packets(long, "audio") == packets(ref_long, "audio")  # copied, never re-encoded
     diffs = frame_differences(long, ref_long)
-    assert diffs[:60] == [0.0] * 60  # the first part: no warm-up, exactly one render's frames
-    assert diffs[LONG_CUT:] == [0.0] * (LONG_FRAMES - LONG_CUT)  # from the second part's first cut on
+    assert max(diffs[:60]) < SAME_WORK  # the first part: no warm-up, one render's frames
+    assert max(diffs[LONG_CUT:]) < SAME_WORK  # from the second part's first cut on
     seam = diffs[60:LONG_CUT]
-    assert max(seam) <= SEAM_TOLERANCE, seam
-    assert max(seam) > 0  # it was rendered in two parts: one render would match everywhere
+    assert max(seam) > 2 * SAME_WORK  # it was rendered in two parts: one render would match everywhere
+    # The warm-up is what keeps the seam small: the same parts without it, side by side on this CPU.
+    cold = tmp_path / "cold"
+    assert main(["batch", str(collection / "long.mkv"), "-o", str(cold), *FAST, *PARTS, "--warmup", "0",
+                 "--workers", "2", "--cpus-per-worker", "1"]) == 0
+    cold_seam = frame_differences(cold / "long_colour.mp4", ref_long)[60:LONG_CUT]
+    assert np.mean(seam) < 0.8 * np.mean(cold_seam) and seam[0] < cold_seam[0], (seam, cold_seam)
 
 
 @pytest.fixture(scope="module")

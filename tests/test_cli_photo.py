@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from imgutil import CAN_DENY, assert_coloured, files_under, lightness, sample_photo, snapshot, write_bad_file
 from PIL import Image
 
-from imgutil import CAN_DENY, assert_coloured, files_under, lightness, sample_photo, snapshot, write_bad_file
 from vidcolor.cli import main
 
 RENDER = ["--size", "64", "--device", "cpu", "-q"]

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from video_fixtures import no_thread_leak, video_pts, write_clip  # noqa: F401
 
 from vidcolor.cli import main
-from video_fixtures import no_thread_leak, video_pts, write_clip  # noqa: F401
 
 FAST = ["-q", "--device", "cpu", "--size", "64"]
 

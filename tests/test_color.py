@@ -3,7 +3,7 @@ import pytest
 import torch
 from skimage import color as skcolor
 
-from vidcolor.color import lab_to_rgb, l_to_gray, rgb_to_l, rgb_to_lab
+from vidcolor.color import l_to_gray, lab_to_rgb, rgb_to_l, rgb_to_lab
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-
 from imgutil import assert_coloured, gray_image, lab, lightness, rgb_image, sample_photo
+
 from vidcolor import engine, join
 from vidcolor.engine import Colorizer, RenderSettings, image_to_l, network_shape, select_device
 from vidcolor.settings import MAX_SIZE, MIN_SIZE
@@ -51,12 +51,19 @@ def test_rgb_input_uses_its_luminance(colorizer, dtype):
     assert out.shape == image.shape and out.dtype == dtype
     assert np.abs(lightness(out) - lightness(image)).mean() < 1.0
     assert_coloured(out)  # new colour, not the input's nor none (that would pass the comparison below)
-    # Only the luminance matters: a gray image of the same lightness gets the same colours
-    # (up to bf16 rounding; 8-bit gray can only approximate the lightness, within half a level).
+    # Only the luminance matters: a gray image of the same lightness gets the same colours. In
+    # float it is the same lightness exactly, so the same output. 8-bit gray can only approximate
+    # it, within half a level, and the network answers that with a slightly different colour (more
+    # in fp32 than in bf16); what leaked chroma would do is colour the output like the input,
+    # a difference of the order of the colour itself.
     gray_out = lab(colorizer.colorize_image(l_to_gray_image(lightness(image), dtype)))
-    diff = np.abs(gray_out - lab(out))
-    assert diff.mean() < (1.0 if dtype == np.uint8 else 0.2), diff.mean()
-    assert diff.max() < 4, diff.max()
+    if dtype != np.uint8:
+        np.testing.assert_allclose(gray_out, lab(out), atol=1e-3)
+        return
+    assert np.abs(gray_out[..., 0] - lab(out)[..., 0]).mean() < 1.0
+    ab_diff = np.linalg.norm(gray_out[..., 1:] - lab(out)[..., 1:], axis=-1).mean()
+    chroma = np.linalg.norm(lab(out)[..., 1:], axis=-1).mean()
+    assert ab_diff < 0.2 * chroma, (ab_diff, chroma)
 
 
 def l_to_gray_image(L: np.ndarray, dtype) -> np.ndarray:
@@ -140,8 +147,12 @@ def test_batch_equals_single(colorizer):
     for image, out in zip(images, batch):
         single = colorizer.colorize_image(image)
         assert out.shape == single.shape and out.dtype == single.dtype
-        diff = np.abs(out.astype(np.int64) - single.astype(np.int64))
-        assert diff.max() <= (1 if out.dtype == np.uint8 else 257), diff.max()
+        # The same work in another batch: only the last bits of the network's sums may differ (how
+        # oneDNN splits a batch depends on the CPU), which a sharp annealed mean can turn into a level
+        # or two at a few pixels; a mixed-up image would differ everywhere.
+        level = 1 if out.dtype == np.uint8 else 257
+        diff = np.abs(out.astype(np.int64) - single.astype(np.int64)) / level
+        assert diff.mean() < 0.1 and np.quantile(diff, 0.999) <= 2, (diff.mean(), diff.max())
 
 
 def test_chroma_is_upsampled_bilinearly_not_in_blocks(colorizer):

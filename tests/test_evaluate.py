@@ -5,10 +5,10 @@ import json
 import cv2
 import numpy as np
 import pytest
+from imgutil import gray_image, rgb_image
 from PIL import Image
 from skimage import color as skcolor
 
-from imgutil import gray_image, rgb_image
 from vidcolor.cli import main
 from vidcolor.evaluate import SHEET_THUMB, evaluate_suite, score_output
 from vidcolor.train import data as D
@@ -211,4 +211,51 @@ def test_the_tune_split_s_portraits_are_swept_apart(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "tune split: 2 scene photos" in printed and "its 2 portraits apart" in printed
     table = [line.split() for line in printed.splitlines() if line[:1] == " " and line.split()[0][0].isdigit()]
-    assert len(table) > 1 and all(len(cells) == 7 for cells in table)  # the portraits' gain and colour too
+    assert len(table) > 1 and all(len(cells) == 11 for cells in table)  # the portraits' gain and colour too
+
+
+def test_false_colour_counts_pixels_a_viewer_would_call_invented_wrong_or_washed_out():
+    import torch
+
+    from vidcolor.color import lab_to_rgb
+    from vidcolor.metrics import false_colour_counts
+
+    def picture(ab):
+        lab = torch.zeros(1, 3, 1, len(ab))
+        lab[0, 0] = 50
+        lab[0, 1:, 0] = torch.tensor(ab, dtype=torch.float32).T
+        return lab_to_rgb(lab)
+
+    # gray, gray, gray | red, red, blue, blue, blue
+    truth = picture([(0, 0), (3, 2), (0, 0), (40, 10), (40, 10), (0, -40), (0, -40), (0, -40)])
+    ours = picture([(0, 0), (-25, 5), (12, 0), (35, 14), (3, 2), (0, 40), (30, -30), (6, -5)])
+    # gray kept; green painted (invented); a faint tint (not strong: not invented) | red right; red lost
+    # (washed out); blue turned yellow (wrong hue); blue turned violet (45 degrees: not wrong); faint blue
+    # (chroma 7.8: washed out, and too faint for its hue to count)
+    counts = false_colour_counts(ours, truth)[0].tolist()
+    assert counts == [3, 1, 5, 1, 2]  # neutral, invented, coloured, wrong hue, washed out
+
+
+def test_a_set_s_false_colour_shares_weigh_every_photo_alike():
+    from vidcolor.evaluate import summarise
+
+    base = {"psnr": 20.0, "psnr_gray": 19.0, "gain_db": 1.0, "colourfulness": 30.0, "colourfulness_truth": 40.0,
+            "l_change": 0.1}
+    big = dict(base, neutral_px=1000, invented_px=100, coloured_px=1000, wrong_hue_px=0, washed_px=500)
+    small = dict(base, neutral_px=10, invented_px=5, coloured_px=0, wrong_hue_px=0, washed_px=0)
+    s = summarise([big, small])
+    assert s["invented"] == pytest.approx((0.1 + 0.5) / 2)
+    assert s["wrong_hue"] == 0 and s["washed_out"] == pytest.approx(0.5)  # the photo with no colour is left out
+
+
+def test_decoding_choice_keeps_false_colour_within_its_caps():
+    from vidcolor.decoding import FALSE_COLOUR_CAPS, choose
+
+    fine = {k: cap / 2 for k, cap in FALSE_COLOUR_CAPS.items()}
+    rows = [{"temperature": 0.38, "blend": 0.75, "hue_doubt": 0.0, "gain_db": 0.9, "colourfulness_ratio": 0.85,
+             **fine, "invented": 0.15},
+            {"temperature": 0.38, "blend": 0.75, "hue_doubt": 3.0, "gain_db": 0.7, "colourfulness_ratio": 0.8, **fine}]
+    assert choose(rows)["hue_doubt"] == 3.0  # the better PSNR invents colour on 15 % of the gray
+    assert choose([rows[0]])["hue_doubt"] == 0.0  # none fits: the least penalised
+    dull = [dict(r, colourfulness_ratio=0.6) for r in rows]
+    assert choose(dull)["hue_doubt"] == 3.0  # 0.07 over the cap costs 0.7 dB, more than the 0.2 dB gained

@@ -131,7 +131,7 @@ def test_the_network_skips_frames_but_not_cuts(colorizer, samples):
         fc = FrameColorizer(colorizer, 0.8, every=every)
         network = fc.fast  # frames without hints (int8 on a CPU)
         predict = network.predict_ab
-        network.predict_ab = lambda L_net, *a, **k: looked.append(len(L_net)) or predict(L_net, *a, **k)
+        network.predict_ab = lambda L_net, *a, predict=predict, **k: looked.append(len(L_net)) or predict(L_net, *a, **k)
         try:
             outputs[every] = [f for i in range(0, len(case["gray"]), 4) for f in fc(case["gray"][i:i + 4])]
         finally:

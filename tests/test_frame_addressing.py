@@ -7,8 +7,8 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-
 from video_fixtures import write_clip
+
 from vidcolor.video import FrameReader, preview_frames
 from vidcolor.video.reader import open_input, pts_to_time
 

@@ -4,8 +4,8 @@ import json
 
 import numpy as np
 import pytest
-
 from imgutil import lab, sample_photo
+
 from vidcolor.cli import main
 from vidcolor.errors import HintsError
 from vidcolor.hints import Hint, hint_map, load_hints, parse_hints, save_hints

@@ -4,8 +4,8 @@ lightness, and stopping at edges in lightness and at neighbours of another predi
 
 import numpy as np
 import torch
-
 from imgutil import lab, sample_photo
+
 from vidcolor.hints import Hint, pin_to_hints
 from vidcolor.join import join_cpu
 

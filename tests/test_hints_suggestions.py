@@ -5,8 +5,8 @@ import re
 
 import numpy as np
 import pytest
-
 from imgutil import lab, sample_photo
+
 from vidcolor.errors import HintsError
 from vidcolor.hints import suggestions
 

@@ -9,8 +9,7 @@ import torch
 from torch import nn
 
 from vidcolor.color import AB_MAX
-from vidcolor.model import (FusionColorizer, ModelConfig, ab_gamut_bins, round_to_multiple,
-                            trainable_state_dict)
+from vidcolor.model import FusionColorizer, ModelConfig, ab_gamut_bins, round_to_multiple, trainable_state_dict
 
 PAPER = ModelConfig(head="regression", norm="none")
 H, W = 64, 96  # not square, so height and width cannot be swapped unnoticed
@@ -338,3 +337,27 @@ def test_chroma_gain_scales_the_decoded_colour_and_defaults_to_one():
     torch.testing.assert_close(model.decode_ab(out, gain=1.4), plain * 1.4)
     gained = FusionColorizer(ModelConfig(backbone_classes=10, chroma_gain=1.2))
     torch.testing.assert_close(gained.decode_ab(out), plain * 1.2)
+
+
+def test_hue_doubt_keeps_the_regression_where_the_bins_disagree_and_only_there(hybrid):
+    bins = hybrid.ab_bins
+    red = int(torch.argmin((bins - torch.tensor([40.0, 20.0])).norm(dim=1)))
+    cyan = int(torch.argmin((bins + torch.tensor([40.0, 20.0])).norm(dim=1)))
+    logits = torch.full((1, hybrid.num_bins, 4, 8), -20.0)
+    logits[0, red, :, :4] = 5.0  # left: the head is sure of red
+    logits[0, red, :, 4:] = 5.5  # right: torn between red and the opposite hue, red a little likelier
+    logits[0, cyan, :, 4:] = 5.0
+    regression = torch.full((1, 2, 8, 16), 0.05)  # a dull, cautious mean
+    out = {"logits": logits, "ab": regression}
+    bold = hybrid.decode_ab(out, temperature=0.38, blend=1.0, gain=1.0, doubt=0.0)
+    doubting = hybrid.decode_ab(out, temperature=0.38, blend=1.0, gain=1.0, doubt=3.0)
+    torch.testing.assert_close(doubting[..., :6], bold[..., :6])  # agreement: untouched (away from the seam)
+    # Torn: the bold decode paints a clear red all the same; doubt keeps the regression's mean there.
+    reg = regression[..., 12:] * AB_MAX
+    assert bold[0, :, :, 12:].norm(dim=0).mean() > 12
+    assert (doubting[..., 12:] - reg).norm(dim=1).mean() < 0.25 * (bold[..., 12:] - reg).norm(dim=1).mean()
+    # Off, it is the decoding as it always was; the config's value is the default.
+    torch.testing.assert_close(hybrid.decode_ab(out, 0.38, 1.0, 1.0), bold)
+    doubtful = FusionColorizer(dataclasses.replace(hybrid.config, hue_doubt=3.0))
+    doubtful.load_state_dict(hybrid.state_dict())
+    torch.testing.assert_close(doubtful.decode_ab(out, 0.38, 1.0, 1.0), doubting)

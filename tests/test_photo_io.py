@@ -6,10 +6,19 @@ import struct
 import cv2
 import numpy as np
 import pytest
+from imgutil import (
+    CAN_DENY,
+    assert_coloured,
+    files_under,
+    gray_image,
+    lightness,
+    rgb_image,
+    sample_photo,
+    snapshot,
+    write_bad_file,
+)
 from PIL import Image, ImageCms, ImageOps
 
-from imgutil import (CAN_DENY, assert_coloured, files_under, gray_image, lightness, rgb_image, sample_photo,
-                     snapshot, write_bad_file)
 from vidcolor import photo as P
 from vidcolor.photo import PhotoError, colorize_file, colorize_photos, plan_outputs, read_photo, write_photo
 

@@ -11,8 +11,8 @@ from fractions import Fraction
 
 import av
 import pytest
-
 from video_fixtures import leftovers, packets, video_pts, write_clip
+
 from vidcolor.engine import Colorizer
 from vidcolor.errors import Cancelled
 from vidcolor.video import VideoOptions, colorize_video, segments

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from video_fixtures import scene
 
 from vidcolor.engine import gray_to_l_table
 from vidcolor.video.temporal import AbSmoother, CutDetector, ShotEmbedding
-from video_fixtures import scene
 
 H, W = 48, 64
 

@@ -4,8 +4,8 @@ import logging
 import threading
 
 import pytest
-
 from video_fixtures import leftovers, write_clip
+
 from vidcolor.errors import VideoError
 from vidcolor.video import VideoOptions, colorize_video, pipeline, reader
 

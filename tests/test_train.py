@@ -9,11 +9,10 @@ import torch
 from PIL import Image
 
 from vidcolor.cli import main
-from vidcolor.model import ab_gamut_bins
+from vidcolor.model import ab_gamut_bins, trainable_state_dict
 from vidcolor.train import data as D
-from vidcolor.train.losses import ab_prior, classification_loss, rebalance_weights
 from vidcolor.train.loop import TrainConfig, evaluate, train, tune_images, tune_score
-from vidcolor.model import trainable_state_dict
+from vidcolor.train.losses import ab_prior, classification_loss, rebalance_weights
 from vidcolor.weights import default_model_path, load_colorizer
 
 
@@ -184,6 +183,26 @@ def test_paper_preset_and_continuing_from_shipped_weights(pack, tmp_path):
     tuned, info = load_colorizer(tmp_path / "cont" / "model.safetensors")
     assert info["init"].endswith("vidcolor_mobilenetv2.safetensors")
     assert tuned.config == shipped.config
+
+
+def test_a_frozen_encoder_prefix_keeps_its_weights_and_statistics_while_the_rest_learns(pack, tmp_path):
+    shipped = trainable_state_dict(load_colorizer()[0])
+    train(_cfg(pack, tmp_path / "run", init=str(default_model_path()), ema=0.0, freeze_encoder=6), progress=False)
+    state = torch.load(tmp_path / "run" / "last.pt", weights_only=True)["model"]
+    convs = [k for k in shipped if k.startswith("encoder.") and k.endswith(".weight") and shipped[k].dim() == 4]
+    cut = int(convs[6].split(".")[1])  # the seventh convolution's index: the first one trained
+    for k, v in shipped.items():
+        if not v.is_floating_point():
+            continue
+        same = torch.equal(state[k].to(v.dtype), v)
+        if k.startswith("encoder.") and int(k.split(".")[1]) < cut:
+            assert same, k  # weights and batch-norm running statistics alike
+    assert not torch.equal(state[convs[6]].to(shipped[convs[6]].dtype), shipped[convs[6]])
+    assert not torch.equal(state["fusion.0.weight"].to(shipped["fusion.0.weight"].dtype), shipped["fusion.0.weight"])
+    with pytest.raises(ValueError, match="other settings"):
+        train(_cfg(pack, tmp_path / "run", init=str(default_model_path()), ema=0.0, freeze_encoder=4), progress=False)
+    with pytest.raises(ValueError, match="between 0 and 8"):
+        train(_cfg(pack, tmp_path / "bad", freeze_encoder=9), progress=False)
 
 
 def test_eval_video_shows_smoothing_lowers_the_warping_error(tmp_path, assets, capsys):

@@ -15,12 +15,21 @@ import av
 import numpy as np
 import pytest
 import torch
+from video_fixtures import (  # noqa: F401
+    colorizer,
+    damage_packets,
+    leftovers,
+    no_thread_leak,
+    packet_pts,
+    textured_ramp,
+    video_pts,
+    write_audio_only,
+    write_clip,
+)
 
 from vidcolor.color import rgb_to_lab
 from vidcolor.video import VideoError, VideoOptions, colorize_video, pipeline, probe, reader, segments
 from vidcolor.video.writer import EncodeThread
-from video_fixtures import (colorizer, damage_packets, leftovers, no_thread_leak,  # noqa: F401
-                            packet_pts, textured_ramp, video_pts, write_audio_only, write_clip)
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from video_fixtures import write_clip
 
 from vidcolor.cli import main
 from vidcolor.color import rgb_to_lab
@@ -18,7 +19,6 @@ from vidcolor.hints import Hint
 from vidcolor.video import colorize_video
 from vidcolor.video.hint_tracks import track_hints
 from vidcolor.video.options import VideoOptions
-from video_fixtures import write_clip
 
 W, H, FPS = 160, 120, 10
 SHOT = 30  # frames of the pan (3 s); then 10 frames of another picture

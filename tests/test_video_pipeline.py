@@ -15,16 +15,39 @@ import av
 import numpy as np
 import pytest
 import torch
+from video_fixtures import (  # noqa: F401
+    brightness_ramp,
+    colorizer,
+    colour_scene,
+    decoded_rgb,
+    leftovers,
+    level_of,
+    no_thread_leak,
+    packets,
+    ramp_level,
+    scene,
+    vidcolor_threads,
+    video_pts,
+    wait_for_no_vidcolor_threads,
+    write_clip,
+)
 
 from vidcolor.color import rgb_to_lab
-from vidcolor.video import (Cancelled, FrameColorizer, FrameReader, ProgressInfo, VideoError, VideoOptions,
-                            colorize_video, preview_frames, probe, read_frame)
-from vidcolor.video import pipeline
+from vidcolor.video import (
+    Cancelled,
+    FrameColorizer,
+    FrameReader,
+    ProgressInfo,
+    VideoError,
+    VideoOptions,
+    colorize_video,
+    pipeline,
+    preview_frames,
+    probe,
+    read_frame,
+)
 from vidcolor.video.reader import DecodeThread, open_input
 from vidcolor.video.writer import EncodeThread
-from video_fixtures import (brightness_ramp, colorizer, colour_scene, decoded_rgb, leftovers,  # noqa: F401
-                            level_of, no_thread_leak, packets, ramp_level, scene, vidcolor_threads, video_pts,
-                            wait_for_no_vidcolor_threads, write_clip)
 
 NTSC = Fraction(30000, 1001)
 
@@ -445,7 +468,7 @@ def test_nothing_is_carried_across_a_cut(colorizer, first_shot):
         # pass, nothing more (a sharp annealed mean turns those into up to about 1 a*b* unit; what
         # a remembered shot would leave is many times that, and the batch-aligned case above is exact).
         diff = (ab_of(after_cut) - ab_of(fresh)).abs()
-        assert float(diff.mean()) < 1.0 and float(diff.max()) < 6
+        assert float(diff.mean()) < 1.0 and float(torch.quantile(diff.flatten().float(), 0.99)) < 4
 
 
 def test_smoothing_tames_grain_and_flicker(tmp_path, colorizer):

@@ -14,13 +14,12 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+from video_fixtures import colorizer, leftovers, no_thread_leak, packets, video_pts, write_clip  # noqa: F401
 
 from vidcolor.cli import main
 from vidcolor.video import VideoError, VideoOptions, colorize_video, pipeline, probe, reader
 from vidcolor.video.segments import RenderState, SegmentEncoder, mux_output
 from vidcolor.video.writer import VideoWriter
-from video_fixtures import (colorizer, leftovers, no_thread_leak, packets, video_pts,  # noqa: F401
-                            write_clip)
 
 Disposition = av.stream.Disposition
 

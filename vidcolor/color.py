@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import torch
 
-
 # IEC 61966-2-1 sRGB primaries -> XYZ, and its inverse.
 RGB_TO_XYZ = (
     (0.412453, 0.357580, 0.180423),

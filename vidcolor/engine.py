@@ -10,6 +10,7 @@ fusion gives the classifier a letterboxed square, as the paper pads its input).
 from __future__ import annotations
 
 import math
+import os
 import threading
 from pathlib import Path
 
@@ -44,7 +45,16 @@ def autocast_dtype(device: torch.device) -> torch.dtype | None:
     return None
 
 
+# oneDNN's instruction-set caps (ONEDNN_MAX_CPU_ISA) under which it has native bf16 arithmetic.
+_BF16_ISA_WORDS = ("BF16", "FP16", "AMX", "AVX10", "ALL", "DEFAULT")
+
+
 def _cpu_has_bf16() -> bool:
+    """Native bf16 on this CPU, as oneDNN will use it: a cap below AVX512_CORE_BF16 (set to run as
+    a CPU without it would, e.g. ONEDNN_MAX_CPU_ISA=AVX2) turns bf16 off here too."""
+    cap = (os.environ.get("ONEDNN_MAX_CPU_ISA") or os.environ.get("DNNL_MAX_CPU_ISA") or "").upper()
+    if cap and not any(word in cap for word in _BF16_ISA_WORDS):
+        return False
     try:
         flags = Path("/proc/cpuinfo").read_text()
     except OSError:
@@ -106,11 +116,11 @@ class Colorizer:
             return self.model(L_net, embedding, hints)
 
     def decode(self, out: dict[str, torch.Tensor], temperature: float | None = None,
-               blend: float | None = None, gain: float | None = None) -> torch.Tensor:
+               blend: float | None = None, gain: float | None = None, doubt: float | None = None) -> torch.Tensor:
         """a*b* from :meth:`heads`, with the settings' decoding unless given, intensity applied."""
         s = self.settings
         ab = self.model.decode_ab(out, s.temperature if temperature is None else temperature,
-                                  s.blend if blend is None else blend, gain)
+                                  s.blend if blend is None else blend, gain, doubt)
         return (ab * s.intensity).clamp(-AB_MAX, AB_MAX)
 
     def network_input(self, L_full: torch.Tensor) -> torch.Tensor:

@@ -25,7 +25,7 @@ from tqdm import tqdm
 from .atomic import atomic_output
 from .color import l_to_gray, lab_to_rgb, rgb_to_l, rgb_to_lab
 from .hints import Hint
-from .metrics import colourfulness, mean_l_change, psnr
+from .metrics import FALSE_COLOUR_COUNTS, colourfulness, false_colour_counts, false_colour_shares, mean_l_change, psnr
 from .train import data as D
 
 SHEET_THUMB = 180
@@ -82,6 +82,7 @@ def score_output(ours: np.ndarray, truth_u8: np.ndarray) -> tuple[dict, np.ndarr
         "colourfulness": float(colourfulness(ours)),
         "colourfulness_truth": float(colourfulness(truth)),
         "l_change": float(mean_l_change(ours, L)),
+        **dict(zip(FALSE_COLOUR_COUNTS, false_colour_counts(ours, truth)[0].tolist())),
     }
     row["gain_db"] = row["psnr"] - row["psnr_gray"]
     return row, ours_u8
@@ -94,7 +95,7 @@ def summarise(rows: list[dict]) -> dict:
     keys += [k for k in HINT_KEYS if all(k in r for r in rows)]
     mean = {k: float(np.mean([r[k] for r in rows])) for k in keys}
     mean["colourfulness_ratio"] = mean["colourfulness"] / max(mean["colourfulness_truth"], 1e-6)
-    return {"images": len(rows), **mean}
+    return {"images": len(rows), **mean, **false_colour_shares(rows)}
 
 
 def evenly(n: int, k: int | None) -> list[int]:
@@ -189,10 +190,11 @@ def format_table(result: dict, by_source: bool) -> str:
         rows += [(f"  {src}", s) for src, s in result["sources"].items()]
     width = max(len(n) for n, _ in rows)
     hinted = "hint_gain_db" in rows[0][1]
-    lines = [f"{'':{width}} {'photos':>6} {'PSNR':>6} {'gray':>6} {'gain dB':>7} {'colour/truth':>12}"
+    lines = [f"{'':{width}} {'photos':>6} {'PSNR':>6} {'gray':>6} {'gain dB':>7} {'colour/truth':>12} "
+             f"{'invented':>8} {'wrong hue':>9} {'washed':>6}"
              + (f" {'hints: +dB':>10} {'a*b* err':>8} {'<=6':>5}" if hinted else "")]
     lines += [f"{n:{width}} {s['images']:6d} {s['psnr']:6.2f} {s['psnr_gray']:6.2f} {s['gain_db']:+7.2f} "
-              f"{s['colourfulness_ratio']:12.2f}"
+              f"{s['colourfulness_ratio']:12.2f} {s['invented']:8.1%} {s['wrong_hue']:9.1%} {s['washed_out']:6.1%}"
               + (f" {s['hint_gain_db']:+10.2f} {s['hint_ab_error']:8.1f} {s['hint_within_6']:5.2f}" if hinted else "")
               for n, s in rows]
     return "\n".join(lines)

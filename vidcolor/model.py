@@ -58,6 +58,11 @@ class ModelConfig:
     # Scale of the decoded a*b*: a regression's mean of plausible colours is duller than any one
     # of them, and scaling it up costs less PSNR than a larger classification share.
     chroma_gain: float = 1.0
+    # Where the classification head's probability is spread over opposite hues, its annealed mean
+    # paints one of them boldly (a green brick wall, a red blotch). Its share at each pixel is
+    # multiplied by the agreement of the hues, |sum p ab| / sum p |ab| (1: one hue, 0: opposite
+    # ones), to this power, so that the regression's cautious mean stands there instead; 0: off.
+    hue_doubt: float = 0.0
     # Backbone maps fused beside the embedding, by stride (e.g. (8, 16, 32)); () is the paper's
     # global fusion alone. With maps, the backbone sees the image once at its own aspect ratio
     # (no letterboxed copy), and its logits come from that same pass.
@@ -237,15 +242,17 @@ class FusionColorizer(nn.Module):
         return self.forward_head(self.forward_features(L, embedding, hints))
 
     def decode_ab(self, out: dict[str, torch.Tensor], temperature: float | None = None,
-                  blend: float | None = None, gain: float | None = None) -> torch.Tensor:
+                  blend: float | None = None, gain: float | None = None, doubt: float | None = None) -> torch.Tensor:
         """a*b* in a*b* units at H/2 ``(B, 2, H/2, W/2)`` from :meth:`forward_head` outputs; the
         config's decoding settings unless given."""
         gain = self.config.chroma_gain if gain is None else gain
-        return self._mix_heads(out, temperature, blend) * gain
+        return self._mix_heads(out, temperature, blend, doubt) * gain
 
-    def _mix_heads(self, out: dict[str, torch.Tensor], temperature: float | None, blend: float | None) -> torch.Tensor:
+    def _mix_heads(self, out: dict[str, torch.Tensor], temperature: float | None, blend: float | None,
+                   doubt: float | None) -> torch.Tensor:
         temperature = self.config.temperature if temperature is None else temperature
         blend = self.config.blend if blend is None else blend
+        doubt = self.config.hue_doubt if doubt is None else doubt
         if "logits" not in out or ("ab" in out and blend <= 0):
             return out["ab"].float() * AB_MAX
         # Annealed mean at H/4, where it is cheap; upsampled smoothly afterwards.
@@ -253,11 +260,20 @@ class FusionColorizer(nn.Module):
         # matrix product, four times faster on a CPU than the same over dim 1.
         logits = out["logits"].float().permute(0, 2, 3, 1)
         probs = torch.softmax(logits / max(temperature, 1e-3), dim=-1)
-        ab = (probs @ self.ab_bins.float()).permute(0, 3, 1, 2)
-        ab = F.interpolate(ab, scale_factor=2, mode="bilinear", align_corners=False)
-        if "ab" not in out or blend >= 1:
+        bins = self.ab_bins.float()
+        ab = probs @ bins
+        if doubt > 0:
+            agreement = ab.norm(dim=-1, keepdim=True) / (probs @ bins.norm(dim=-1, keepdim=True)).clamp(min=1e-6)
+            ab = torch.cat((ab, agreement.clamp(0, 1) ** doubt), -1)  # upsampled together
+        ab = F.interpolate(ab.permute(0, 3, 1, 2), scale_factor=2, mode="bilinear", align_corners=False)
+        agreement = ab[:, 2:] if doubt > 0 else 1.0
+        ab = ab[:, :2]
+        if "ab" not in out:
+            return ab * agreement  # no cautious mean to fall back on: toward gray
+        if blend >= 1 and doubt <= 0:
             return ab
-        return blend * ab + (1 - blend) * out["ab"].float() * AB_MAX
+        share = blend * agreement
+        return share * ab + (1 - share) * out["ab"].float() * AB_MAX
 
 
 def fold_batch_norms(model: nn.Module) -> nn.Module:

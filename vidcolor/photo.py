@@ -14,8 +14,8 @@ import logging
 import os
 import warnings
 from dataclasses import dataclass
-from typing import Callable
 from pathlib import Path
+from typing import Callable
 
 import cv2
 import numpy as np
@@ -195,7 +195,7 @@ def plan_outputs(inputs: list[Path], output: Path, recursive: bool = False,
             else:
                 raise PhotoError(f"{item}: no such file or folder")
     inputs_resolved = {src.resolve() for src, _ in pairs}
-    for src, dst in pairs:
+    for _, dst in pairs:
         if dst.resolve() in inputs_resolved:
             raise PhotoError(f"{dst}: output would overwrite an input; choose another output")
     check_distinct_outputs(pairs, PhotoError, "colourise them into different folders or keep their own formats")

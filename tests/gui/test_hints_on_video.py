@@ -13,12 +13,12 @@ import pytest
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor
 from skimage import color as skcolor
+from video_fixtures import write_clip
 
 from vidcolor.hints import Hint, suggestions
 from vidcolor.video import read_frame
 from vidcolor_gui import jobs
 from vidcolor_gui.images import from_qimage
-from video_fixtures import write_clip
 
 W, H, FPS = 160, 120, 10
 SHOT = 30  # frames: a 3-second pan

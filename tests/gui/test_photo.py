@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from keys import press
 from PIL import Image
 from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtGui import QGuiApplication, QMouseEvent
@@ -47,7 +48,7 @@ def test_photo_is_colourised_compared_and_saved(qtbot, window, gray_png, tmp_pat
     assert left.red() == left.green() == left.blue()
 
     dialogs.save_path = str(tmp_path / "out.png")
-    qtbot.keyClick(window, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    press(qtbot, window, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: (tmp_path / "out.png").exists(), timeout=10_000)
     with Image.open(tmp_path / "out.png") as im:
         assert im.size == (80, 48) and im.mode == "RGB"
@@ -94,9 +95,9 @@ def test_zoom_and_pan_stay_in_sync(qtbot, window, gray_png):
 
 def test_before_toggle_copy_and_settings_rerender(qtbot, window, gray_png):
     open_and_wait(qtbot, window, gray_png)
-    qtbot.keyClick(window, Qt.Key.Key_B)
+    press(qtbot, window, Qt.Key.Key_B)
     assert window.view.show_original()
-    qtbot.keyClick(window, Qt.Key.Key_Space)
+    press(qtbot, window, Qt.Key.Key_Space)
     assert not window.view.show_original()
 
     window.copy_action.trigger()
@@ -182,9 +183,9 @@ def test_a_failed_save_is_reported_and_nothing_is_lost(qtbot, window, gray_png, 
 def test_error_messages_name_the_cause():
     import errno
 
+    from vidcolor.photo import PhotoError
     from vidcolor_gui.errors import describe
     from vidcolor_gui.workers import ModelUnavailable
-    from vidcolor.photo import PhotoError
 
     assert describe(OSError(errno.ENOSPC, "No space left on device"), "save x")[0] == "Disk full"
     wrapped = PhotoError("/a/b.png: could not be written (No space left on device)")
@@ -237,13 +238,13 @@ def test_switching_device_keeps_working(qtbot, window, gray_png):
 
 def test_ctrl_o_opens_through_the_dialog_and_zoom_keys_work(qtbot, window, gray_png, dialogs):
     dialogs.open_path = str(gray_png)
-    qtbot.keyClick(window, Qt.Key.Key_O, Qt.KeyboardModifier.ControlModifier)
+    press(qtbot, window, Qt.Key.Key_O, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: window.doc is not None and window.has_result(), timeout=20_000)
-    qtbot.keyClick(window, Qt.Key.Key_1, Qt.KeyboardModifier.ControlModifier)
+    press(qtbot, window, Qt.Key.Key_1, Qt.KeyboardModifier.ControlModifier)
     assert window.view.zoom() == 1.0
-    qtbot.keyClick(window, Qt.Key.Key_0, Qt.KeyboardModifier.ControlModifier)
+    press(qtbot, window, Qt.Key.Key_0, Qt.KeyboardModifier.ControlModifier)
     assert window.view.is_fit()
-    qtbot.keyClick(window, Qt.Key.Key_2)
+    press(qtbot, window, Qt.Key.Key_2)
     assert window.view.mode() == SIDE
     assert window.zoom_label.text().startswith("Fit")
 

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from keys import press
 from PIL import Image
 from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtGui import QColor, QMouseEvent
@@ -177,15 +178,14 @@ def test_a_marker_is_dragged_recoloured_deleted_and_every_edit_undone_and_redone
     # Select the second marker with a click and delete it with the Delete key.
     qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=widget_pos(window, x2, y2).toPoint())
     assert editor.layer.selected() == 1
-    view.setFocus()
-    qtbot.keyClick(view, Qt.Key.Key_Delete)
+    press(qtbot, view, Qt.Key.Key_Delete)
     assert editor.hints() == [Hint(x1, y1, new_colour)]
     qtbot.wait(QApplication.doubleClickInterval() + 100)
     assert editor.chooser is None  # clicking a marker selects it; it does not place a hint
 
-    undo = lambda: qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # noqa: E731
-    redo = lambda: qtbot.keyClick(window, Qt.Key.Key_Z,  # noqa: E731
-                                  Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    undo = lambda: press(qtbot, view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # noqa: E731
+    redo = lambda: press(qtbot, view, Qt.Key.Key_Z,  # noqa: E731
+                         Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
     undo()
     assert editor.hints() == [Hint(x1, y1, new_colour), Hint(x2, y2, "#2040C0")]
     undo()

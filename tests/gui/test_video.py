@@ -3,11 +3,12 @@
 import av
 import numpy as np
 import pytest
+from keys import press
 from PySide6.QtCore import Qt
 
+from vidcolor.video import read_frame
 from vidcolor_gui import workers
 from vidcolor_gui.images import from_qimage
-from vidcolor.video import read_frame
 
 
 def frame_count(path) -> int:
@@ -44,8 +45,8 @@ def test_scrub_shows_the_frame_under_the_playhead(qtbot, window, small_video):
 def test_stepping_frame_by_frame_shows_each_frame_from_one_open_file(qtbot, window, small_video):
     panel = open_video(qtbot, window, small_video)
     for f in range(1, 6):
-        qtbot.keyClick(panel.timeline, Qt.Key.Key_Right)
-        qtbot.waitUntil(lambda: panel.shown_frame() == f, timeout=10_000)
+        press(qtbot, panel.timeline, Qt.Key.Key_Right)
+        qtbot.waitUntil(lambda f=f: panel.shown_frame() == f, timeout=10_000)
         shown = from_qimage(window.view.before_image())
         assert np.abs(shown.astype(int) - read_frame(small_video, (f + 0.5) / 24).astype(int)).mean() < 1, f
     assert window.engine.thread.frame_reader.path == small_video  # kept open between steps
@@ -68,7 +69,7 @@ def test_render_writes_every_frame(qtbot, window, small_video, tmp_path, dialogs
     panel = open_video(qtbot, window, small_video)
     dst = tmp_path / "out.mp4"
     dialogs.save_path = str(dst)
-    qtbot.keyClick(window, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
+    press(qtbot, window, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
     bar = window.render_bar
     qtbot.waitUntil(lambda: bar.last_report is not None, timeout=60_000)
     assert not bar.is_running() and not dialogs.errors
@@ -162,8 +163,8 @@ def test_saving_a_frame_saves_the_frame_on_screen(qtbot, window, tmp_path):
 
     import torch
     from PIL import Image
-
     from video_fixtures import write_clip
+
     from vidcolor.color import rgb_to_l
 
     def lightness(rgb):
@@ -175,7 +176,8 @@ def test_saving_a_frame_saves_the_frame_on_screen(qtbot, window, tmp_path):
     panel = open_video(qtbot, window, src)
     for index in (29, 47, 57):
         panel.seek(index)
-        qtbot.waitUntil(lambda: panel.shown_frame() == index and not window.engine.is_busy(), timeout=10_000)
+        qtbot.waitUntil(lambda index=index: panel.shown_frame() == index and not window.engine.is_busy(),
+                        timeout=10_000)
         dst = tmp_path / f"frame{index}.png"
         window.save_to(dst)
         qtbot.waitUntil(dst.exists, timeout=10_000)

@@ -90,7 +90,7 @@ def _pairs(sources: list[Path], output: Path, photo_format: str | None) -> list[
         elif source.suffix.lower() in VIDEO_SUFFIXES:
             videos.append((source, output / video_output_name(source)))
     inputs = {src.resolve() for src, _ in photos + videos}
-    for src, dst in videos:
+    for _, dst in videos:
         if dst.resolve() in inputs:
             raise BatchError(f"{dst}: output would overwrite an input; choose another output folder")
     check_distinct_outputs(photos + videos, BatchError, "colourise them into different folders")

@@ -25,7 +25,7 @@ from ..errors import BatchError
 from ..threads import OPENMP_ENV
 from . import DEFAULT_CPUS_PER_WORKER
 from .plan import PHOTO, VIDEO, BatchPlan, Item, forget_finished, plan_batch
-from .work import JOIN, PART, PHOTOS, ModelSettings, ProgressSink, Unit, UnitResult, WorkSettings, Worker
+from .work import JOIN, PART, PHOTOS, ModelSettings, ProgressSink, Unit, UnitResult, Worker, WorkSettings
 from .work import VIDEO as VIDEO_UNIT
 
 INSTALL_HINT = "pip install 'vidcolor[cluster]'"

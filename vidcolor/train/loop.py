@@ -25,6 +25,7 @@ from tqdm import tqdm
 from ..atomic import atomic_output
 from ..color import lab_to_rgb, rgb_to_lab
 from ..engine import autocast_dtype, select_device
+from ..evaluate import evenly
 from ..metrics import colourfulness, psnr
 from ..model import BACKBONES, ModelConfig
 from ..weights import DEFAULT_BACKBONE, load_colorizer, new_model, save_backbone, save_colorizer
@@ -76,6 +77,9 @@ class TrainConfig:
     backbone: str = "mobilenetv2_100"
     backbone_weights: str | None = None  # default: the shipped MobileNetV2; a file, or "timm"
     init: str | None = None  # weights to continue from (e.g. the shipped model)
+    # Leading encoder convolutions kept as they are (with their batch norms' statistics): on a CPU
+    # their backward pass is most of a step, and a continued model's low-level filters need no relearning.
+    freeze_encoder: int = 0
     seed: int = 0
     device: str = "auto"
     workers: int = 2
@@ -136,25 +140,29 @@ class Batches:
 
 
 def tune_images(data: Path, crop: int, device: torch.device, limit: int = 512) -> tuple[torch.Tensor, list[str]]:
-    """Fixed centre crops of the tune split (a pack named ``tune`` beside a pack, or the held-out files)."""
+    """Fixed centre crops of the tune split (a pack named ``tune`` beside a pack, or the held-out
+    files), at most ``limit`` spread evenly over it, so that every held-out source is in them."""
     data = Path(data)
     tune = data.parent / "tune"
     if (data / "index.json").is_file() and (tune / "index.json").is_file():
         images, sources = D.load_pack(tune)
+        keep = evenly(len(sources), limit)
+        images, sources = images[keep], [sources[i] for i in keep]
     else:
-        files = D.split_files(data, "tune")[:limit]
+        files = D.split_files(data, "tune")
+        files = [files[i] for i in evenly(len(files), limit)]
         sources = [D.source_of(f, data) for f in files]
         images = torch.stack([torch.from_numpy(D.square(D.read_rgb(f), crop)).permute(2, 0, 1) for f in files]) \
             if files else torch.empty((0, 3, crop, crop), dtype=torch.uint8)
-    images = images[:limit]
     if images.shape[-1] != crop:
         images = F.interpolate(images.float(), size=(crop, crop), mode="area").round().byte()
-    return images.to(device), sources[:limit]
+    return images.to(device), sources
 
 
 @torch.no_grad()
 def evaluate(model, images: torch.Tensor, sources: list[str], dtype) -> dict:
     """PSNR over gray and colourfulness ratio on tune crops, faces and scenes apart."""
+    modes = [m.training for m in model.modules()]  # restored as they were: frozen layers stay in eval
     model.eval()
     rows = []
     for chunk in images.split(64):
@@ -166,7 +174,8 @@ def evaluate(model, images: torch.Tensor, sources: list[str], dtype) -> dict:
         pred = lab_to_rgb(torch.cat((lab[:, :1], ab), 1))
         gray = lab_to_rgb(torch.cat((lab[:, :1], torch.zeros_like(ab)), 1))
         rows.append(torch.stack((psnr(pred, rgb), psnr(gray, rgb), colourfulness(pred), colourfulness(rgb)), 1))
-    model.train()
+    for m, mode in zip(model.modules(), modes):
+        m.training = mode
     if not rows:
         return {}
     m = torch.cat(rows).cpu()
@@ -179,6 +188,20 @@ def evaluate(model, images: torch.Tensor, sources: list[str], dtype) -> dict:
                             "gain_db": (g[:, 0] - g[:, 1]).mean().item(),
                             "colourfulness_ratio": (g[:, 2].mean() / g[:, 3].mean().clamp(min=1e-6)).item()}
     return result
+
+
+def freeze_encoder(model, convs: int) -> list[torch.nn.Module]:
+    """Stop training the first ``convs`` convolutions of the encoder (and the layers between them);
+    returns the frozen layers. Their batch norms are put in eval mode, so call this after
+    ``model.train()``."""
+    layers = list(model.encoder)
+    starts = [i for i, m in enumerate(layers) if isinstance(m, torch.nn.Conv2d)]
+    if not 0 <= convs <= len(starts):
+        raise ValueError(f"freeze_encoder must be between 0 and {len(starts)}, got {convs}")
+    frozen = layers[:starts[convs]] if convs < len(starts) else layers
+    for m in frozen:
+        m.requires_grad_(False).eval()
+    return frozen
 
 
 def _lr(step: int, total: int, base: float, warmup: int, schedule: str) -> float:
@@ -210,7 +233,7 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
     ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True) if ckpt_path.is_file() else None
     if ckpt is not None:
         saved = TrainConfig(**json.loads(ckpt["train_config"]))
-        if saved.resolved() != p or saved.data != cfg.data:
+        if saved.resolved() != p or (saved.data, saved.freeze_encoder) != (cfg.data, cfg.freeze_encoder):
             raise ValueError(f"{ckpt_path}: this run was started with other settings; use another --out")
         model_config = ModelConfig.from_dict(json.loads(ckpt["model_config"]))
         own = out / RUN_BACKBONE
@@ -224,8 +247,10 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
                                       backbone=cfg.backbone, fuse_strides=p["fuse_strides"], hints=p["hints"],
                                       **BACKBONES[cfg.backbone]), cfg.backbone_weights)
     model.to(device).train()
+    freeze_encoder(model, cfg.freeze_encoder)
+    # Channels-last: about 12 % faster steps on a CPU (oneDNN) as well as on a GPU.
+    model.to(memory_format=torch.channels_last)
     if device.type == "cuda":
-        model.to(memory_format=torch.channels_last)
         torch.backends.cudnn.benchmark = True
     params = [q for q in model.parameters() if q.requires_grad]
     opt = torch.optim.AdamW(params, lr=p["lr"], weight_decay=p["weight_decay"])
@@ -273,8 +298,7 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
             lab = rgb_to_lab(rgb)
             L = degrade_l(rgb, gen, p["degrade"]) if p["degrade"] > 0 else lab[:, :1]
             hints = simulate_hints(lab[:, 1:], gen) if model.config.hints else None
-            if device.type == "cuda":
-                L = L.contiguous(memory_format=torch.channels_last)
+            L = L.contiguous(memory_format=torch.channels_last)
             with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
                 out_ = model(L, hints=hints)
             terms = colour_loss(out_, lab[:, 1:], bins, weights, p["regression"], cfg.reg_weight)

@@ -20,18 +20,18 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..color import rgb_to_l
 from ..atomic import atomic_output
+from ..color import rgb_to_l
 from ..engine import Colorizer, gray_to_l_table
 from ..errors import Cancelled, VideoError
 from ..hints import Hint
 from ..join import DEVICE_JOIN_PIXELS, from_unit_float, join_cpu, join_torch
 from ..quantize import int8_colorizer
 from .hint_tracks import track_hints
-from .reader import DecodeThread, Frame, looks_colour, open_input, probe, pts_to_time
-from .temporal import CUT, AbSmoother, CutDetector, ShotEmbedding, interruptions
 from .options import DEFAULT_SMOOTHING, VideoOptions
+from .reader import DecodeThread, Frame, looks_colour, open_input, probe, pts_to_time
 from .segments import RenderState, SegmentEncoder, mux_output, render_fingerprint
+from .temporal import CUT, AbSmoother, CutDetector, ShotEmbedding, interruptions
 from .writer import EncodeThread, VideoWriter, output_codec, rgb_to_yuv420p, rgb_to_yuv420p_cpu
 
 log = logging.getLogger("vidcolor.video")
