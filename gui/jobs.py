@@ -6,7 +6,6 @@ the model loads behind it.
 
 from __future__ import annotations
 
-import copy
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +13,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtGui import QImage
 
+from vidcolor.devices import accelerated
 from vidcolor.media import PHOTO_SUFFIXES, VIDEO_SUFFIXES
 from vidcolor.settings import RenderSettings
 from vidcolor.video.options import VideoOptions
@@ -50,7 +50,7 @@ def _model_info(colorizer) -> ModelInfo:
     gpu = torch.cuda.is_available()
     gpu_name = torch.cuda.get_device_name(0) if gpu else ""
     dev = colorizer.device
-    name = (torch.cuda.get_device_name(dev) if dev.type == "cuda" else "CPU")
+    name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else "GPU" if accelerated(dev) else "CPU"
     if colorizer.dtype is not None:
         name += f" ({str(colorizer.dtype).removeprefix('torch.')})"
     return ModelInfo(str(dev), name, gpu, gpu_name)
@@ -90,8 +90,10 @@ def change_device(ctx: JobContext, device: str) -> ModelInfo:
 
 def copy_model(ctx: JobContext):
     """A copy of the model for a render thread, made here where the model is not in use."""
+    from vidcolor.quantize import copy_model as copied
+
     c = ctx.colorizer
-    return copy.deepcopy(c.model), str(c.device)
+    return copied(c.model), str(c.device)
 
 
 def _configured(ctx: JobContext, settings: RenderSettings):
@@ -150,8 +152,8 @@ def open_media(ctx: JobContext, path: Path, hints_file: Path | None = None):
 
 def _open_video(path: Path, hints_file: Path | None = None) -> OpenedVideo:
     from vidcolor.errors import HintsError
-    from vidcolor.video import probe
     from vidcolor.video.hint_tracks import check_video_hints
+    from vidcolor.video.reader import probe
 
     opened = OpenedVideo(path, probe(path), [], hints_file)
     try:
@@ -201,7 +203,7 @@ def save_photo(ctx: JobContext, dst: Path, photo, rgb: np.ndarray | None, settin
 
 def suggest_colours(ctx: JobContext, photo, x: float, y: float, settings: RenderSettings) -> list[str]:
     """The model's likeliest colours at a pixel, for the hint chooser (cached per photo)."""
-    from vidcolor.hints import suggestions
+    from vidcolor.suggest import suggestions
 
     return suggestions(_configured(ctx, settings), photo.pixels, x, y)
 
@@ -213,7 +215,7 @@ def suggest_frame_colours(ctx: JobContext, path: Path, seconds: float, x: float,
                           settings: RenderSettings) -> list[str]:
     """The model's likeliest colours at pixel (``x``, ``y``) of a video's frame at its own time
     ``seconds``, at full size (the frame is kept: more points on it cost no network pass)."""
-    from vidcolor.hints import suggestions
+    from vidcolor.suggest import suggestions
 
     if not _shown_frame or _shown_frame[0] != (path, seconds):
         _shown_frame[:] = [(path, seconds), ctx.frame_reader(path).read(seconds)]
@@ -273,7 +275,7 @@ def preview(ctx: JobContext, path: Path, start: float, seconds: float, strength:
     """Colourise a short range (with the video's ``hints``, followed through their shots first,
     reported as :class:`FollowingHints` by the percent) and send each frame no sooner than its own
     time would play it."""
-    from vidcolor.video import preview_frames
+    from vidcolor.video.pipeline import preview_frames
 
     percent = [-1]
 
@@ -302,12 +304,21 @@ def preview(ctx: JobContext, path: Path, start: float, seconds: float, strength:
     return shown
 
 
+def resumable_frames(ctx: JobContext, src: Path, dst: Path, settings: RenderSettings, options: VideoOptions,
+                     hints=()) -> int:
+    """How many frames :func:`render_video` with these settings keeps from an interrupted render of
+    ``dst`` (0: it starts over)."""
+    from vidcolor.video.segments import interrupted_frames, render_fingerprint
+
+    return interrupted_frames(dst, render_fingerprint(_configured(ctx, settings), src, options, list(hints)))
+
+
 def render_video(ctx: JobContext, src: Path, dst: Path, model, device: str, settings: RenderSettings,
                  options: VideoOptions, hints=()):
     """The full render, on its own thread with its own Colorizer around a copy of the model, with
     the video's colour ``hints``."""
     from vidcolor.engine import Colorizer
-    from vidcolor.video import colorize_video
+    from vidcolor.video.pipeline import colorize_video
 
     colorizer = Colorizer(model, device, settings=settings)
     last = [0.0]

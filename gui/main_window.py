@@ -521,24 +521,35 @@ class MainWindow(QMainWindow):
         self._store_renders({k: v for k, v in self._interrupted_renders().items() if k != str(src)})
 
     def _offer_resume(self, src: Path) -> None:
-        from vidcolor.video.segments import discard_interrupted, interrupted_frames
-
         dst = self._interrupted_renders().get(str(src))
         if dst is None or self.render_bar.is_running():
             return
-        frames = interrupted_frames(Path(dst))
-        if not frames:
-            self._forget_render(src)
+        s = self.settings_panel.settings()
+        # Asked of the render's own rule (the model's weights included), so only a resume that
+        # will happen is offered.
+        self.engine.submit("resume-check", partial(jobs.resumable_frames, src=src, dst=Path(dst),
+                                                   settings=s.render_settings(), options=s.video_options(),
+                                                   hints=tuple(self.hint_editor.hints())),
+                           on_done=lambda frames: self._ask_resume(src, Path(dst), frames),
+                           on_error=lambda e: self.show_error(e, f"check the interrupted render of {src.name}"))
+
+    def _ask_resume(self, src: Path, dst: Path, frames: int) -> None:
+        from vidcolor.video.segments import discard_interrupted
+
+        video = self.video_panel.video
+        if video is None or video.path != src or self.render_bar.is_running() or self._render_starting:
             return
-        answer = QMessageBox.question(
-            self, "Resume the interrupted render?",
-            f"A render of {src.name} to {Path(dst).name} stopped after {frames} frames. Resume it where it "
-            "stopped? (No discards what it rendered.)",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes)
+        answer = QMessageBox.StandardButton.No
+        if frames:
+            answer = QMessageBox.question(
+                self, "Resume the interrupted render?",
+                f"A render of {src.name} to {dst.name} was interrupted; resuming it keeps its first {frames} "
+                "frames. Resume it? (No discards them.)",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes)
         if answer == QMessageBox.StandardButton.Yes:
-            self.render_video(Path(dst))
-        else:
-            discard_interrupted(Path(dst))
+            self.render_video(dst)
+        else:  # declined, or nothing a render with these settings would keep
+            discard_interrupted(dst)
             self._forget_render(src)
 
     # -- settings ----------------------------------------------------------------------------------

@@ -67,9 +67,9 @@ class JobContext:
         self._thread.model_error = error
 
     def frame_reader(self, path):
-        """The thread's open :class:`~vidcolor.video.FrameReader` for ``path`` (one file at a time),
+        """The thread's open :class:`~vidcolor.video.reader.FrameReader` for ``path`` (one file at a time),
         so that scrubbing and stepping do not reopen the file and seek for every frame."""
-        from vidcolor.video import FrameReader
+        from vidcolor.video.reader import FrameReader
 
         reader = self._thread.frame_reader
         if reader is None or reader.path != path:

@@ -57,7 +57,8 @@ def io_only(photos: list[Path], folder: Path) -> None:
 
 def timed_batch(source: Path, out: Path, mode: str, args) -> tuple[float, int, str]:
     """(seconds from the workers being ready to the end, progress units, where it ran)."""
-    from vidcolor.batch import ModelSettings, WorkSettings, run_batch
+    from vidcolor.batch.run import run_batch
+    from vidcolor.batch.work import ModelSettings, WorkSettings
 
     started = []
 
@@ -88,7 +89,7 @@ def main() -> None:
     args = ap.parse_args()
     from bench_video import decode_encode_only, make_clip
 
-    from vidcolor.video import probe
+    from vidcolor.video.reader import probe
 
     modes = args.modes.split(",")
     ray = None

@@ -1,22 +1,28 @@
 """Benchmark: photo latency end to end and the network alone.
 
     python scripts/bench_photo.py [--device auto] [--repeat 3] [--only model|photo|hints]
+                                  [--against WEIGHTS] [--isa native,avx2]
 
 1. A 12-megapixel (4000x3000) gray JPEG, end to end as `vidcolor photo` does it: read, colourise,
    write a JPEG. Each run is a fresh process, so its peak memory (max RSS) is its own; model
    loading is reported apart, since a batch or the app pays it once.
 2. The whole model at 224x224 (backbone, fusion network and decoding of both heads), per frame,
-   side by side with the previous release's network (global fusion only), as a ratio.
+   side by side with another weights file (``--against``, e.g. an older model) or, by default, the
+   paper's global-fusion network, as a ratio.
 3. Colour hints in the app (the real window, offscreen, 1440x900, default render size) on the
    same 12-megapixel photo: from adding a hint to its preview on screen, and to the
    full-resolution result; and how long the chooser's suggestions take at a first and a second
    point.
+
+``--isa native,avx2`` runs the model and photo measurements both as this CPU runs them and as a
+CPU without AVX-512 would (oneDNN capped at AVX2, so no bf16), round after round.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -29,6 +35,8 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from vidcolor.threads import ISA_ENVS, cpu_name  # noqa: E402
 
 
 def make_photo(path: Path, width: int = 4000, height: int = 3000) -> None:
@@ -53,17 +61,18 @@ def photo_case(src: str, dst: str, device: str) -> dict:
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
-def model_case(device: str, repeat: int = 20) -> dict:
-    """The shipped model against the previous release's network (the paper's global fusion with
-    batch norm and the hybrid head, no hints; random weights: time does not depend on them),
-    at 224x224, alternating so that both see the same machine state."""
+def model_case(device: str, against: str = "", repeat: int = 20) -> dict:
+    """The shipped model against ``against`` (a weights file) or the paper's global fusion with
+    batch norm and the hybrid head, no hints (random weights: time does not depend on them), at
+    224x224, alternating so that both see the same machine state."""
     import torch
 
     from vidcolor.engine import Colorizer
     from vidcolor.model import FusionColorizer, ModelConfig
 
     shipped = Colorizer.from_pretrained(device=device)
-    previous = Colorizer(FusionColorizer(ModelConfig()), device=device)
+    previous = (Colorizer.from_pretrained(against, device=device) if against
+                else Colorizer(FusionColorizer(ModelConfig()), device=device))
     L = torch.rand(1, 1, 224, 224, device=shipped.device) * 100
     times = {"shipped": [], "previous": []}
     for i in range(3 + repeat):
@@ -81,7 +90,6 @@ def model_case(device: str, repeat: int = 20) -> dict:
 
 
 def hints_case(src: str, device: str, repeat: int) -> dict:
-    import os
     import shutil
 
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -162,42 +170,54 @@ def main() -> None:
     ap.add_argument("--device", default="auto")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--only", choices=("model", "photo", "hints"), help="run one measurement")
+    ap.add_argument("--against", default="", help="weights file to time beside the shipped model "
+                    "(default: the paper's global-fusion network)")
+    ap.add_argument("--isa", default="native", help="comma-separated: native and/or avx2 (as a CPU without "
+                    "AVX-512 runs: oneDNN capped at AVX2, no bf16)")
     ap.add_argument("--case", nargs="*", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.case is not None:
         if args.case and args.case[0] == "hints":
             out = hints_case(args.case[1], args.device, args.repeat)
         else:
-            out = photo_case(*args.case, args.device) if args.case else model_case(args.device)
+            out = photo_case(*args.case, args.device) if args.case else model_case(args.device, args.against)
         print(json.dumps(out))
         return
 
-    def run(*case):
-        cmd = [sys.executable, __file__, "--device", args.device, "--repeat", str(args.repeat), "--case", *case]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
+    def run(*case, isa="native"):
+        cmd = [sys.executable, __file__, "--device", args.device, "--repeat", str(args.repeat),
+               "--against", args.against, "--case", *case]
+        proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **ISA_ENVS[isa]})
         if proc.returncode:
             sys.exit(f"{' '.join(case) or 'model'} case failed:\n{proc.stderr[-3000:]}")
         return json.loads(proc.stdout)
 
     import torch
 
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
+    isas = args.isa.split(",")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU {cpu_name()}, "
           f"GPU {torch.cuda.get_device_name() if torch.cuda.is_available() else 'none'}")
     if args.only in (None, "model"):
-        m = run()
-        print(f"model alone at 224x224 ({m['dtype']}, median): shipped {m['model_224_ms']:.1f} ms, previous "
-              f"release's network {m['previous_224_ms']:.1f} ms: {m['model_224_ms'] / m['previous_224_ms']:.2f}x")
+        other = args.against or "the global-fusion network"
+        for isa in isas:
+            m = run(isa=isa)
+            print(f"model alone at 224x224, {isa} ({m['dtype']}, median): shipped {m['model_224_ms']:.1f} ms, "
+                  f"{other} {m['previous_224_ms']:.1f} ms: {m['model_224_ms'] / m['previous_224_ms']:.2f}x")
     if args.only == "model":
         return
     with tempfile.TemporaryDirectory() as tmp:
         src, dst = Path(tmp) / "gray_12mp.jpg", Path(tmp) / "colour.jpg"
         make_photo(src)
         if args.only in (None, "photo"):
-            runs = [run(str(src), str(dst)) for _ in range(args.repeat)]
-            best = min(r["photo_s"] for r in runs)
-            print(f"12 MP gray JPEG end to end (read, colourise, write JPEG): best {best:.2f} s, "
-                  f"median {sorted(r['photo_s'] for r in runs)[len(runs) // 2]:.2f} s of {len(runs)}; "
-                  f"peak RSS {max(r['peak_rss_mb'] for r in runs):.0f} MB; model load {runs[0]['load_s']:.2f} s")
+            runs = {isa: [] for isa in isas}
+            for _ in range(args.repeat):  # round after round, so slow spells of the machine hit both
+                for isa in isas:
+                    runs[isa].append(run(str(src), str(dst), isa=isa))
+            for isa, r in runs.items():
+                times = sorted(x["photo_s"] for x in r)
+                print(f"12 MP gray JPEG end to end (read, colourise, write JPEG), {isa}: best {times[0]:.2f} s, "
+                      f"median {times[len(times) // 2]:.2f} s of {len(times)}; peak RSS "
+                      f"{max(x['peak_rss_mb'] for x in r):.0f} MB; model load {r[0]['load_s']:.2f} s")
         if args.only in (None, "hints"):
             h = run("hints", str(src))
             med = lambda v: sorted(v)[len(v) // 2]  # noqa: E731

@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DAVIS = ROOT.parent / "shared" / "data" / "video" / "davis2016" / "kite-surf"
 sys.path.insert(0, str(ROOT))
 
-from vidcolor.threads import OPENMP_ENV  # noqa: E402
+from vidcolor.threads import ISA_ENVS, OPENMP_ENV, cpu_name  # noqa: E402
 
 
 def make_clip(path: Path, width: int, height: int, frames: int, crf: int = 18, grain: float = 0.0) -> None:
@@ -110,7 +110,7 @@ def run_case(kind: str, src: str, dst: str, device: str, size: int) -> dict:
     else:
         from vidcolor.engine import Colorizer
         from vidcolor.quantize import int8_colorizer
-        from vidcolor.video import colorize_video
+        from vidcolor.video.pipeline import colorize_video
 
         colorizer = Colorizer.from_pretrained(device=device, size=size)
         with av.open(src) as probe_:  # warm-up at the clip's size: kernels load, allocator grows
@@ -138,6 +138,8 @@ def main() -> None:
     ap.add_argument("--grain", type=float, default=8.0, help="film grain's standard deviation in 8-bit levels (0: none)")
     ap.add_argument("--every", default="1", help="network intervals to time, comma-separated (vidcolor video --every)")
     ap.add_argument("--repeat", type=int, default=1, help="rounds of every case; the median is reported")
+    ap.add_argument("--isa", default="native", help="comma-separated: native (this CPU as it is) and/or avx2 "
+                    "(as a CPU without AVX-512 runs: oneDNN capped at AVX2, no bf16), timed side by side")
     ap.add_argument("--case", nargs=4, help=argparse.SUPPRESS)  # internal: one measurement
     args = ap.parse_args()
     if args.case:
@@ -145,11 +147,12 @@ def main() -> None:
         return
     import torch
 
-    from vidcolor.video import stage_summary
+    from vidcolor.video.pipeline import stage_summary
 
     gpu = torch.cuda.get_device_name() if torch.cuda.is_available() else "none"
-    print(f"torch {torch.__version__}, device {args.device}, GPU {gpu}, "
+    print(f"torch {torch.__version__}, device {args.device}, GPU {gpu}, CPU {cpu_name()}, "
           f"{torch.get_num_threads()} threads, render size {args.size}")
+    isas = args.isa.split(",")
     with tempfile.TemporaryDirectory() as tmp:
         for wh in args.sizes.split(","):
             w, h = map(int, wh.split("x"))
@@ -161,24 +164,29 @@ def main() -> None:
                 looped = Path(tmp) / f"loop{args.loop}_{src.name}"
                 loop_clip(src, looped, args.loop)
                 src = looped
-            runs: dict[str, list[dict]] = {}
+            runs: dict[tuple[str, str], list[dict]] = {}
             for _ in range(args.repeat):  # round after round, so slow spells of the machine hit every case
-                for kind in ["baseline"] + [f"every={n}" for n in args.every.split(",")]:
-                    cmd = [sys.executable, __file__, "--device", args.device, "--case", kind, str(src),
-                           str(Path(tmp) / f"out_{kind}_{w}x{h}.mp4"), str(args.size)]
-                    # As `vidcolor video` and the app run it (vidcolor.threads).
-                    env = {**os.environ, **OPENMP_ENV}
-                    runs.setdefault(kind, []).append(
-                        json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout))
-            rows = {kind: sorted(v, key=lambda r: r["fps"])[len(v) // 2] for kind, v in runs.items()}  # medians
-            b = rows.pop("baseline")
-            print(f"{w}x{h}, {b['frames']} frames, grain {args.grain:g}: decode+encode only {b['fps']:.1f} fps"
-                  + (f" (median of {args.repeat} rounds)" if args.repeat > 1 else ""))
-            for kind, v in rows.items():
-                each = ", ".join(f"{r['fps'] / base['fps']:.2f}x" for r, base in zip(runs[kind], runs["baseline"]))
-                print(f"  vidcolor end to end, {kind}: {v['fps']:.1f} fps ({v['fps'] / b['fps']:.2f}x of decode+encode"
-                      + (f"; round by round {each}" if args.repeat > 1 else "") + f"), peak RSS {v['peak_rss_mb']:.0f} MB")
-                print(f"    {stage_summary(v['stages'])}")
+                for isa in isas:
+                    for kind in ["baseline"] + [f"every={n}" for n in args.every.split(",")]:
+                        cmd = [sys.executable, __file__, "--device", args.device, "--case", kind, str(src),
+                               str(Path(tmp) / f"out_{kind}_{w}x{h}.mp4"), str(args.size)]
+                        # As `vidcolor video` and the app run it (vidcolor.threads).
+                        env = {**os.environ, **OPENMP_ENV, **ISA_ENVS[isa]}
+                        runs.setdefault((isa, kind), []).append(json.loads(
+                            subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout))
+            for isa in isas:
+                rows = {kind: sorted(v, key=lambda r: r["fps"])[len(v) // 2]  # medians
+                        for (i, kind), v in runs.items() if i == isa}
+                b = rows.pop("baseline")
+                print(f"{w}x{h}, {b['frames']} frames, grain {args.grain:g}, {isa}: decode+encode only "
+                      f"{b['fps']:.1f} fps" + (f" (median of {args.repeat} rounds)" if args.repeat > 1 else ""))
+                for kind, v in rows.items():
+                    each = ", ".join(f"{r['fps'] / base['fps']:.2f}x"
+                                     for r, base in zip(runs[isa, kind], runs[isa, "baseline"]))
+                    print(f"  vidcolor end to end, {kind}: {v['fps']:.1f} fps ({v['fps'] / b['fps']:.2f}x of "
+                          "decode+encode" + (f"; round by round {each}" if args.repeat > 1 else "")
+                          + f"), peak RSS {v['peak_rss_mb']:.0f} MB")
+                    print(f"    {stage_summary(v['stages'])}")
 
 
 if __name__ == "__main__":

@@ -32,7 +32,8 @@ def main() -> None:
     from bench_video import make_clip
 
     from vidcolor.engine import Colorizer
-    from vidcolor.video import colorize_video, probe
+    from vidcolor.video.pipeline import colorize_video
+    from vidcolor.video.reader import probe
 
     w, h = map(int, args.size.split("x"))
     with tempfile.TemporaryDirectory() as tmp:
@@ -42,7 +43,7 @@ def main() -> None:
         child = textwrap.dedent(f"""
             import os, signal
             from vidcolor.engine import Colorizer
-            from vidcolor.video import colorize_video
+            from vidcolor.video.pipeline import colorize_video
             def progress(p):
                 if p.done >= {frames // 2}:
                     os.kill(os.getpid(), signal.SIGKILL)

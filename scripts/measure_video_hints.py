@@ -28,8 +28,8 @@ sys.path.insert(0, str(ROOT))
 from vidcolor.color import rgb_to_lab  # noqa: E402
 from vidcolor.engine import Colorizer  # noqa: E402
 from vidcolor.hints import Hint  # noqa: E402
-from vidcolor.video import colorize_video  # noqa: E402
 from vidcolor.video.options import VideoOptions  # noqa: E402
+from vidcolor.video.pipeline import colorize_video  # noqa: E402
 
 W, H, FPS, FRAMES, STEP = 320, 240, 10, 40, 3
 DEFAULT_PHOTOS = ROOT.parent / "shared" / "data" / "train" / "kodak_mcmaster"

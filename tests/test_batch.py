@@ -137,7 +137,8 @@ def test_a_mixed_folder_on_ray_matches_photo_and_video_one_by_one(ray_local, col
 def killed_run(ray_local, tmp_path_factory):
     """A batch on 2 Ray workers, one of which is killed (SIGKILL) while it renders a part of the
     long video: (sources, output, summary, events)."""
-    from vidcolor.batch import ModelSettings, WorkSettings, run_batch
+    from vidcolor.batch.run import run_batch
+    from vidcolor.batch.work import ModelSettings, WorkSettings
 
     folder = make_collection(tmp_path_factory.mktemp("kill") / "in", bad=False)
     out = folder.parent / "out"

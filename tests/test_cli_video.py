@@ -56,6 +56,42 @@ def test_a_bad_file_is_reported_and_the_rest_written(clips, tmp_path, capsys):
     assert [p.name for p in out.iterdir()] == ["a_colour.mp4"]
 
 
+def test_failed_videos_are_one_line_each_and_the_rest_of_the_folder_goes_on(clips, tmp_path, capsys, monkeypatch):
+    import errno
+    from collections import Counter
+
+    import av
+    import tqdm
+
+    from vidcolor.video.writer import VideoWriter
+
+    write_clip(tmp_path / "in" / "c.mp4", 5)
+    # A full disk as a.mp4 is written, and an error of PyAV's own (of none of Python's types) as
+    # b.mkv is.
+    failures = {"a_colour.mp4": OSError(errno.ENOSPC, "No space left on device"),
+                "b_colour.mp4": av.error.ExternalError(-542398533, "Generic error in an external library")}
+    mux_video = VideoWriter.mux_video
+
+    def failing(self, *packet):
+        if self.name.name in failures:
+            raise failures[self.name.name]
+        mux_video(self, *packet)
+
+    monkeypatch.setattr(VideoWriter, "mux_video", failing)
+    closed = Counter()
+    close = tqdm.tqdm.close
+    monkeypatch.setattr(tqdm.tqdm, "close", lambda bar: (closed.update([id(bar)]), close(bar))[1])
+    monkeypatch.setattr(tqdm.tqdm, "__del__", lambda bar: None)  # only the command's own closing counts
+    out = tmp_path / "out"
+    assert main(["video", str(tmp_path / "in"), "-o", str(out), *FAST]) == 1
+    errors = capsys.readouterr().err.strip().splitlines()
+    assert len(errors) == 2, errors
+    assert errors[0].startswith("vidcolor: error: ") and "a.mp4" in errors[0] and "No space left" in errors[0]
+    assert errors[1].startswith("vidcolor: error: ") and "b.mkv" in errors[1] and "external library" in errors[1]
+    assert sorted(p.name for p in out.iterdir()) == ["c_colour.mp4"]
+    assert sorted(closed.values()) == [1, 1, 1]  # each video's bar, once
+
+
 def test_inputs_that_would_share_an_output_name_are_refused_before_any_work(clips, tmp_path, capsys):
     twin = write_clip(tmp_path / "in" / "a.mov", 4)
     out = tmp_path / "out"

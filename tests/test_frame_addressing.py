@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from video_fixtures import write_clip
 
-from vidcolor.video import FrameReader, preview_frames
-from vidcolor.video.reader import open_input, pts_to_time
+from vidcolor.video.pipeline import preview_frames
+from vidcolor.video.reader import FrameReader, open_input, pts_to_time
 
 FRAMES = 60
 

@@ -8,7 +8,7 @@ import pytest
 from imgutil import lab, sample_photo
 
 from vidcolor.errors import HintsError
-from vidcolor.hints import suggestions
+from vidcolor.suggest import suggestions
 
 HEX = re.compile(r"#[0-9A-F]{6}")
 

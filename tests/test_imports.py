@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from video_fixtures import write_clip
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,7 +34,8 @@ def test_the_pyav_reader_never_imports_torch(tmp_path):
     run_python(
         "import sys\n"
         "import vidcolor.video.reader as reader\n"
-        "from vidcolor.video import FrameReader, VideoError, probe, read_frame\n"
+        "from vidcolor.video import VideoError\n"
+        "from vidcolor.video.reader import FrameReader, probe, read_frame\n"
         f"info = probe({str(clip)!r})\n"
         "assert (info.width, info.height) == (32, 24), info\n"
         f"frame = read_frame({str(clip)!r}, 0.05)\n"
@@ -98,3 +100,80 @@ def test_the_cli_parses_every_command_without_loading_torch():
         "bad = sorted(m for m in sys.modules if m == 'torch' or m.startswith('torch.'))\n"
         "assert not bad, bad[:10]\n"
     )
+
+
+def vidcolor_modules() -> list[str]:
+    """Every module of the package, by name (found without importing them)."""
+    package = ROOT / "vidcolor"
+    names = []
+    for path in sorted(package.rglob("*.py")):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        names.append(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
+    return names
+
+
+def imported_modules(name: str) -> set[str]:
+    """The vidcolor modules that module ``name`` imports, at its top or inside a function (not
+    those only a type checker sees), as the names Python runs: ``from .video import segments``
+    is ``vidcolor.video.segments``, ``from .video import x`` (not a module) ``vidcolor.video``."""
+    import ast
+
+    known = set(vidcolor_modules())
+    path = ROOT / (name.replace(".", "/") + ("/__init__.py" if (ROOT / name.replace(".", "/")).is_dir() else ".py"))
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found = set()
+
+    def visit(node) -> None:
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            for child in node.orelse:
+                visit(child)
+            return
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[:len(package.split(".")) - node.level + 1]
+                base = ".".join(anchor + ([base] if base else []))
+            for alias in node.names:
+                found.add(f"{base}.{alias.name}" if f"{base}.{alias.name}" in known else base)
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(ast.parse(path.read_text(encoding="utf-8")))
+    # Importing a module runs its packages' __init__ first (the module's own ones are running).
+    own = {".".join(name.split(".")[:i]) for i in range(1, name.count(".") + 2)}
+    out = set()
+    for target in found & known:
+        out.update(p for p in (".".join(target.split(".")[:i]) for i in range(1, target.count(".") + 2))
+                   if p not in own)
+    return out
+
+
+def test_no_vidcolor_module_imports_another_that_imports_it_back():
+    # A cycle works only in one import order, or only with one side's import put off into a
+    # function (which then hides it): each module's imports, deferred ones included, form none.
+    graph = {name: imported_modules(name) for name in vidcolor_modules()}
+    cycles, done, path = [], set(), []
+
+    def walk(name: str) -> None:
+        if name in path:
+            cycles.append(" -> ".join(path[path.index(name):] + [name]))
+            return
+        if name in done:
+            return
+        path.append(name)
+        for target in sorted(graph[name]):
+            walk(target)
+        path.pop()
+        done.add(name)
+
+    for name in graph:
+        walk(name)
+    assert not cycles, cycles
+
+
+@pytest.mark.parametrize("module", vidcolor_modules())
+def test_each_module_imports_on_its_own_in_a_fresh_interpreter(module):
+    # No module works only after some other one was imported first.
+    run_python(f"import {module}")

@@ -12,8 +12,8 @@ from torch import nn
 from vidcolor.hints import Hint
 from vidcolor.model import fold_batch_norms
 from vidcolor.quantize import PARTS, Int8Part, int8_colorizer
-from vidcolor.video import read_frame
 from vidcolor.video.pipeline import FrameColorizer
+from vidcolor.video.reader import read_frame
 
 pytestmark = pytest.mark.skipif("x86" not in torch.backends.quantized.supported_engines,
                                 reason="no x86 quantised kernels")

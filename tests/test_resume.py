@@ -15,7 +15,8 @@ from video_fixtures import leftovers, packets, video_pts, write_clip
 
 from vidcolor.engine import Colorizer
 from vidcolor.errors import Cancelled
-from vidcolor.video import VideoOptions, colorize_video, segments
+from vidcolor.video import VideoOptions, segments
+from vidcolor.video.pipeline import colorize_video
 
 FRAMES = 60
 SEGMENT = 0.4  # seconds: 10 frames at 25 fps
@@ -28,7 +29,8 @@ def render_and_die(src, dst, kill_after: int) -> int:
     script = textwrap.dedent(f"""
         import os, signal
         from vidcolor.engine import Colorizer
-        from vidcolor.video import VideoOptions, colorize_video, segments
+        from vidcolor.video import VideoOptions, segments
+        from vidcolor.video.pipeline import colorize_video
         segments.SEGMENT_SECONDS = {SEGMENT}
         def progress(p):
             if segments.interrupted_frames({str(dst)!r}) >= {kill_after}:

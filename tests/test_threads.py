@@ -7,7 +7,8 @@ import pytest
 from video_fixtures import leftovers, write_clip
 
 from vidcolor.errors import VideoError
-from vidcolor.video import VideoOptions, colorize_video, pipeline, reader
+from vidcolor.video import VideoOptions, pipeline, reader
+from vidcolor.video.pipeline import colorize_video
 
 
 def test_a_stuck_decoder_is_reported_and_its_input_left_open(tmp_path, colorizer, monkeypatch, caplog):

@@ -28,8 +28,10 @@ from video_fixtures import (  # noqa: F401
 )
 
 from vidcolor.color import rgb_to_lab
-from vidcolor.video import VideoError, VideoOptions, colorize_video, pipeline, probe, reader, segments
-from vidcolor.video.writer import EncodeThread
+from vidcolor.video import VideoError, VideoOptions, pipeline, reader, segments
+from vidcolor.video.pipeline import colorize_video
+from vidcolor.video.reader import probe
+from vidcolor.video.writer import EncodeThread, VideoWriter
 
 
 @pytest.fixture(scope="module")
@@ -250,6 +252,39 @@ def test_encoder_failure_with_a_full_queue_raises_instead_of_hanging(tmp_path, c
     assert not hung, "colorize_video hung after the encoder failed"
     assert isinstance(outcome[0], OSError)
     assert leftovers(tmp_path, "out.mkv") == []
+
+
+def _open_files(part: str) -> list[str]:
+    """The files this process holds open whose path contains ``part``."""
+    found = []
+    for fd in Path("/proc/self/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:  # closed meanwhile
+            continue
+        if part in target:
+            found.append(target)
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc to see open files")
+def test_a_failure_in_the_final_mux_closes_and_removes_the_output(tmp_path, colorizer, monkeypatch):
+    src = write_clip(tmp_path / "clip.mkv", 12, audio=[("aac", 44100, "mono")])
+    original, muxed = VideoWriter.mux_video, []
+
+    def mux_video(self, *packet):
+        muxed.append(packet)
+        if len(muxed) == 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        original(self, *packet)
+
+    monkeypatch.setattr(VideoWriter, "mux_video", mux_video)
+    dst = tmp_path / "out.mkv"
+    with pytest.raises(OSError, match="No space left") as failure:
+        colorize_video(colorizer, src, dst, VideoOptions(batch_size=4))
+    # The traceback keeps the render's locals alive: the output must be closed, not left to them.
+    assert failure.value.__traceback__ is not None and _open_files(".out.vidcolor-tmp") == []
+    assert leftovers(tmp_path, dst.name) == []
 
 
 def test_odd_size_into_avi_is_written_at_its_exact_size(tmp_path, colorizer):

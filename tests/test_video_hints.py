@@ -16,9 +16,10 @@ from vidcolor.cli import main
 from vidcolor.color import rgb_to_lab
 from vidcolor.errors import HintsError
 from vidcolor.hints import Hint
-from vidcolor.video import colorize_video
 from vidcolor.video.hint_tracks import track_hints
 from vidcolor.video.options import VideoOptions
+from vidcolor.video.pipeline import colorize_video
+from vidcolor.video.reader import probe
 
 W, H, FPS = 160, 120, 10
 SHOT = 30  # frames of the pan (3 s); then 10 frames of another picture
@@ -115,6 +116,40 @@ def test_video_hints_on_the_command_line(pan, tmp_path, capsys):
     (tmp_path / "outs").mkdir()
     assert main(["video", *map(str, copies), "-o", str(tmp_path / "outs"), "--hints", str(hints), "-q"]) == 2
     assert "one video" in capsys.readouterr().err and not any((tmp_path / "outs").iterdir())
+
+
+@pytest.fixture(scope="module")
+def raw_pan(pan):
+    """The pan as a raw H.264 stream: no duration, and no frame has a timestamp."""
+    raw = pan.with_suffix(".h264")
+    with av.open(str(pan)) as source, av.open(str(raw), "w", format="h264") as out:
+        stream = out.add_stream_from_template(source.streams.video[0])
+        for packet in source.demux(video=0):
+            if packet.size:
+                packet.stream = stream
+                out.mux(packet)
+    with av.open(str(raw)) as c:  # the fixture is what it claims
+        assert all(f.pts is None for f in c.decode(video=0))
+    assert probe(raw).duration == 0.0
+    return raw
+
+
+def test_hints_on_a_video_of_unknown_length_are_taken_at_their_frames(raw_pan):
+    x, y, placed = 60.0, 60.0, 28
+    fps = float(probe(raw_pan).fps)  # the raw stream's nominal rate (FFmpeg's 25), not the pan's
+    assert placed / fps > 1  # after the first second
+    tracks = track_hints(raw_pan, [Hint(x, y, RED, t=placed / fps)])
+    on = tracks[sorted(tracks)[placed]]  # frames without timestamps are one nominal frame apart
+    assert len(tracks) == SHOT and abs(on[0].x - x) < 1.0
+
+
+def test_a_video_without_timestamps_keeps_its_hints(colorizer, raw_pan, tmp_path):
+    x, y = 140.0, 60.0
+    hint = Hint(x, y, RED, t=0.0)
+    out = tmp_path / "hinted.mp4"
+    colorize_video(colorizer, raw_pan, out, VideoOptions(), hints=[hint])
+    for i in (0, 10, 20):
+        assert np.linalg.norm(ab_at(out, i, x - STEP * i, y) - np.array(hint.ab())) <= 8.0, i
 
 
 def test_a_video_hint_needs_its_time():

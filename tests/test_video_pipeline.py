@@ -33,20 +33,9 @@ from video_fixtures import (  # noqa: F401
 )
 
 from vidcolor.color import rgb_to_lab
-from vidcolor.video import (
-    Cancelled,
-    FrameColorizer,
-    FrameReader,
-    ProgressInfo,
-    VideoError,
-    VideoOptions,
-    colorize_video,
-    pipeline,
-    preview_frames,
-    probe,
-    read_frame,
-)
-from vidcolor.video.reader import DecodeThread, open_input
+from vidcolor.video import Cancelled, VideoError, VideoOptions, pipeline
+from vidcolor.video.pipeline import FrameColorizer, ProgressInfo, colorize_video, preview_frames
+from vidcolor.video.reader import DecodeThread, FrameReader, open_input, probe, read_frame
 from vidcolor.video.writer import EncodeThread
 
 NTSC = Fraction(30000, 1001)
@@ -654,11 +643,6 @@ def test_pipeline_queues_are_bounded_and_memory_stays_flat(tmp_path, colorizer, 
     # whose frames are torch-owned, is covered by its maxsize above.)
     growth = peaks[180] - peaks[60]
     assert growth < 0.15 * w * h * 120, f"peak grew by {growth / 1e6:.2f} MB: {peaks}"
-
-
-def test_colorizer_method_is_the_same_pipeline(plain_clip, tmp_path, colorizer):
-    report = colorizer.colorize_video(plain_clip, tmp_path / "m.mp4")
-    assert report.frames == 16 and (tmp_path / "m.mp4").is_file()
 
 
 def test_each_frame_gets_one_backbone_pass(colorizer, monkeypatch):

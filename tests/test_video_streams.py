@@ -17,7 +17,9 @@ import pytest
 from video_fixtures import colorizer, leftovers, no_thread_leak, packets, video_pts, write_clip  # noqa: F401
 
 from vidcolor.cli import main
-from vidcolor.video import VideoError, VideoOptions, colorize_video, pipeline, probe, reader
+from vidcolor.video import VideoError, VideoOptions, pipeline, reader
+from vidcolor.video.pipeline import colorize_video
+from vidcolor.video.reader import probe
 from vidcolor.video.segments import RenderState, SegmentEncoder, mux_output
 from vidcolor.video.writer import VideoWriter
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from . import __version__
 from .batch import DEFAULT_CPUS_PER_WORKER, DEFAULT_PART_SECONDS, DEFAULT_PHOTOS_PER_CALL
-from .errors import HintsError
+from .errors import HintsError, naming, reported_errors
 from .threads import let_waiting_threads_sleep
-from .video.options import DEFAULT_WARMUP, VideoOptions
+from .video.options import BATCH_DEFAULT_TEXT, DEFAULT_WARMUP, EVERY_DEFAULT_TEXT, VideoOptions
 
 log = logging.getLogger("vidcolor")
 
@@ -66,7 +66,7 @@ def cmd_video(args) -> int:
 
     from tqdm import tqdm
 
-    from .video import colorize_video, stage_summary
+    from .video.pipeline import colorize_video, stage_summary
 
     options = _video_options(args).validate()
     jobs = _video_jobs(args.inputs, args.output)
@@ -82,6 +82,8 @@ def cmd_video(args) -> int:
     colorizer = _colorizer(args)
     failures = 0
     for src, dst in jobs:
+        if args.fresh:
+            _discard_kept_render(dst)
         bar = tqdm(desc=src.name, unit="frame", disable=args.quiet, dynamic_ncols=True)
 
         def progress(p, bar=bar):
@@ -91,15 +93,17 @@ def cmd_video(args) -> int:
 
         cancel = threading.Event()
         try:
-            report = colorize_video(colorizer, src, dst, options, progress=progress, cancel=cancel,
-                                    overwrite=args.overwrite, hints=hints)
-        except ValueError as e:
-            bar.close()
-            print(f"vidcolor: error: {e}", file=sys.stderr)
+            with bar:  # closed once, before any message below
+                # Ctrl-C keeps the finished segments: the same command run again resumes the render.
+                report = colorize_video(colorizer, src, dst, options, progress=progress, cancel=cancel,
+                                        overwrite=args.overwrite, hints=hints, keep_on_interrupt=True)
+        except KeyboardInterrupt:
+            print(_kept_render_note(dst), file=sys.stderr)
+            raise
+        except reported_errors() as e:  # as with photos, the other videos go on
+            print(f"vidcolor: error: {naming(e, src, dst)}", file=sys.stderr)
             failures += 1
             continue
-        finally:
-            bar.close()
         notes = [f"{report.frames} frames in {report.seconds:.1f} s ({report.fps:.1f} fps)", f"{report.cuts} shot(s)"]
         if report.resumed:
             notes.append(f"resumed: the first {report.resumed} frames were kept from the interrupted render")
@@ -111,6 +115,30 @@ def cmd_video(args) -> int:
         if args.timings:
             print(f"  {stage_summary(report.stages)}")
     return 1 if failures else 0
+
+
+def _kept_render_note(dst: Path) -> str:
+    """The line Ctrl-C in ``vidcolor video`` leaves: what was kept of ``dst``'s render, and what next."""
+    from .video.segments import SEGMENT_SECONDS, interrupted_frames
+
+    kept = interrupted_frames(dst)
+    if not kept:
+        return (f"vidcolor: stopped: nothing of {dst} was kept (no {SEGMENT_SECONDS:g}-second segment was "
+                "finished); running the same command again starts over")
+    return (f"vidcolor: stopped: {kept} frames of {dst} are kept; run the same command again to resume, "
+            "or add --fresh to start over")
+
+
+def _discard_kept_render(dst: Path) -> None:
+    """``--fresh``: throw away what an interrupted render of ``dst`` kept."""
+    from .video.segments import discard_interrupted, interrupted_frames, resume_dir
+
+    kept = interrupted_frames(dst)
+    if resume_dir(dst).exists():
+        discard_interrupted(dst)
+        if kept:
+            print(f"vidcolor: {dst}: discarded the {kept} frames kept from an interrupted render; starting over",
+                  file=sys.stderr)
 
 
 def _video_jobs(inputs: list[Path], output: Path) -> list[tuple[Path, Path]]:
@@ -301,6 +329,13 @@ def cmd_batch(args) -> int:
         summary = run_batch(args.sources, args.output, model, settings, ray=args.ray, in_process=args.no_ray,
                             workers=args.workers, cpus_per_worker=args.cpus_per_worker, photo_format=args.format,
                             on_event=on_event)
+    except KeyboardInterrupt:
+        if bar is not None:
+            bar.close()
+            bar = None  # closed once: not again below
+        print("vidcolor batch: stopped: finished items and the finished segments of videos under way are kept; "
+              "run the same command again to go on", file=sys.stderr)
+        raise
     finally:
         if bar is not None:
             bar.close()
@@ -347,13 +382,13 @@ def _add_video_args(p: argparse.ArgumentParser, defaults: VideoOptions, default_
                    help=f"quality for H.264/H.265/VP9 (lower is better, default {defaults.crf})")
     p.add_argument("--preset", default=defaults.preset, help=f"x264/x265 speed preset (default {defaults.preset})")
     p.add_argument("--pix-fmt", default=defaults.pix_fmt, help=f"output pixel format (default {defaults.pix_fmt})")
-    p.add_argument("--batch", type=int, help="frames per forward pass (default 16 on GPU, 8 on CPU)")
+    p.add_argument("--batch", type=int, help=f"frames per forward pass (default {BATCH_DEFAULT_TEXT})")
 
 
 def _add_every_arg(p: argparse.ArgumentParser, defaults: VideoOptions) -> None:
     p.add_argument("--every", type=int, default=defaults.every,
                    help="with smoothing, the network sees each shot's first frame and every n-th after it; the "
-                        "frames between get the colour carried along the motion (default 3 on a CPU, 1 on a GPU)")
+                        f"frames between get the colour carried along the motion (default {EVERY_DEFAULT_TEXT})")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -384,6 +419,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="output file (one input; container from the extension) or folder")
     _add_video_args(p, defaults, "from the extension: H.264 for .mp4/.mov/.mkv")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    p.add_argument("--fresh", action="store_true",
+                   help="start over: discard what an interrupted render of the output kept (by default, "
+                        "after Ctrl-C or a crash, the same command resumes after the last finished segment)")
     p.add_argument("--hints", type=Path, metavar="HINTS.json",
                    help="colours you know, each at pixels of the (one) input video's frame at time t (seconds), "
                         "followed through its shot: "
@@ -532,7 +570,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except (OSError, ValueError, RuntimeError) as e:
+    except reported_errors() as e:
         print(f"vidcolor: error: {e}", file=sys.stderr)
         return 2
 

@@ -3,10 +3,13 @@
 Every function takes and returns tensors shaped ``(*, 3, H, W)``; sRGB values are in [0, 1],
 L* in [0, 100], a*/b* roughly in [-110, 110]. Works on any device and dtype (computed in float32
 for accuracy) and is safe to differentiate: no pow of zero or negative numbers is ever evaluated.
+Below them, L* of numpy images (:func:`image_to_l`), as the engine, the hints and the video code
+take it.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 # IEC 61966-2-1 sRGB primaries -> XYZ, and its inverse.
@@ -103,3 +106,51 @@ def gray_to_l(gray: torch.Tensor) -> torch.Tensor:
 def l_to_gray(L: torch.Tensor) -> torch.Tensor:
     """L* ``(*, 1, H, W)`` -> the sRGB gray value in [0, 1] with that lightness."""
     return linear_to_srgb(_lab_f_inv((L.float() + 16) / 116)).clamp(0, 1)
+
+
+# -- numpy images ----------------------------------------------------------------------------------
+def check_image(image: np.ndarray) -> np.ndarray:
+    """``image`` if it is a gray ``(H, W)`` or RGB ``(H, W, 3)`` image of a supported type (a
+    ``(H, W, 1)`` one as gray), else a TypeError or ValueError that says why not."""
+    if not isinstance(image, np.ndarray):
+        raise TypeError(f"expected a numpy array, got {type(image).__name__}")
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[..., 0]
+    if not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 3)):
+        raise ValueError(f"expected a gray (H, W) or RGB (H, W, 3) image, got shape {image.shape}")
+    if image.shape[0] < 1 or image.shape[1] < 1:
+        raise ValueError(f"image has no pixels: {image.shape[1]}x{image.shape[0]}")
+    if image.dtype not in (np.uint8, np.uint16, np.float32, np.float64):
+        raise ValueError(f"unsupported pixel type {image.dtype} (use uint8, uint16 or float in [0, 1])")
+    return image
+
+
+def to_unit_float(image: np.ndarray) -> np.ndarray:
+    if image.dtype == np.uint8:
+        return image.astype(np.float32) / 255.0
+    if image.dtype == np.uint16:
+        return image.astype(np.float32) / 65535.0
+    return np.clip(image.astype(np.float32), 0, 1)
+
+
+_GRAY_TO_L: dict[int, np.ndarray] = {}
+
+
+def gray_to_l_table(levels: int = 256) -> np.ndarray:
+    """L* of each gray level (uint8: 256, uint16: 65536 levels), float32."""
+    if levels not in _GRAY_TO_L:
+        gray = torch.linspace(0, 1, levels).view(1, 1, levels).expand(3, 1, levels)
+        _GRAY_TO_L[levels] = rgb_to_l(gray).flatten().numpy()
+    return _GRAY_TO_L[levels]
+
+
+def image_to_l(image: np.ndarray) -> torch.Tensor:
+    """L* ``(1, H, W)`` float32 of a gray or RGB numpy image (colour input: its luminance)."""
+    image = check_image(image)
+    if image.ndim == 2 and image.dtype in (np.uint8, np.uint16):
+        # Gray integer images map through a lookup table: exact, and far cheaper at 12 MP.
+        lut = gray_to_l_table(256 if image.dtype == np.uint8 else 65536)
+        return torch.from_numpy(lut[image]).unsqueeze(0)
+    rgb = torch.from_numpy(to_unit_float(image))
+    rgb = rgb.unsqueeze(0).expand(3, -1, -1) if rgb.ndim == 2 else rgb.permute(2, 0, 1)
+    return rgb_to_l(rgb)

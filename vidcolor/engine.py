@@ -18,7 +18,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .color import AB_MAX, rgb_to_l
+from .color import AB_MAX, check_image, gray_to_l_table, image_to_l, to_unit_float
+from .devices import accelerated
 from .errors import Cancelled
 from .hints import Hint, check_inside, hint_map, pin_to_hints
 from .join import check_cancel, from_unit_float, join_cpu, join_torch
@@ -143,7 +144,7 @@ class Colorizer:
         results: list[np.ndarray | None] = [None] * len(images)
         groups: dict[tuple, list[int]] = {}
         for i, im in enumerate(images):
-            groups.setdefault(_check_image(im).shape[:2], []).append(i)
+            groups.setdefault(check_image(im).shape[:2], []).append(i)
             if hints is not None:
                 check_inside(hints[i], im.shape[1], im.shape[0])
         for (H, W), idx in groups.items():
@@ -173,65 +174,17 @@ class Colorizer:
         return torch.stack([pin_to_hints(ab[i], L_ab[i, 0], h, image_size, self.settings.intensity, mean[i])
                             for i, h in enumerate(hints)])
 
-    def colorize_video(self, src, dst, options=None, progress=None, cancel=None, overwrite: bool = True):
-        """Colourise a video file into ``dst``; see :func:`vidcolor.video.colorize_video`."""
-        from .video import colorize_video  # the video package builds on this module
-
-        return colorize_video(self, src, dst, options, progress, cancel, overwrite)
-
     def join_to_numpy(self, L: torch.Tensor, ab: torch.Tensor, dtype: np.dtype,
                       cancel: threading.Event | None = None) -> np.ndarray:
         """RGB ``(H, W, 3)`` of ``dtype`` from full-resolution L* ``(1, H, W)`` and a*b* ``(2, h, w)``."""
-        if self.device.type == "cpu":
+        if not accelerated(self.device):
             out = np.empty((*L.shape[-2:], 3), dtype)
             return join_cpu(L[0].numpy(), ab.permute(1, 2, 0).cpu().numpy(), out, cancel)
         rgb = join_torch(L[None].to(self.device), ab[None], cancel)[0]
         return from_unit_float(rgb.permute(1, 2, 0).cpu().numpy(), dtype)
 
 
-def _check_image(image: np.ndarray) -> np.ndarray:
-    if not isinstance(image, np.ndarray):
-        raise TypeError(f"expected a numpy array, got {type(image).__name__}")
-    if image.ndim == 3 and image.shape[2] == 1:
-        image = image[..., 0]
-    if not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 3)):
-        raise ValueError(f"expected a gray (H, W) or RGB (H, W, 3) image, got shape {image.shape}")
-    if image.shape[0] < 1 or image.shape[1] < 1:
-        raise ValueError(f"image has no pixels: {image.shape[1]}x{image.shape[0]}")
-    if image.dtype not in (np.uint8, np.uint16, np.float32, np.float64):
-        raise ValueError(f"unsupported pixel type {image.dtype} (use uint8, uint16 or float in [0, 1])")
-    return image
-
-
-def to_unit_float(image: np.ndarray) -> np.ndarray:
-    if image.dtype == np.uint8:
-        return image.astype(np.float32) / 255.0
-    if image.dtype == np.uint16:
-        return image.astype(np.float32) / 65535.0
-    return np.clip(image.astype(np.float32), 0, 1)
-
-
-_GRAY_TO_L: dict[int, np.ndarray] = {}
-
-
-def gray_to_l_table(levels: int = 256) -> np.ndarray:
-    """L* of each gray level (uint8: 256, uint16: 65536 levels), float32."""
-    if levels not in _GRAY_TO_L:
-        gray = torch.linspace(0, 1, levels).view(1, 1, levels).expand(3, 1, levels)
-        _GRAY_TO_L[levels] = rgb_to_l(gray).flatten().numpy()
-    return _GRAY_TO_L[levels]
-
-
-def image_to_l(image: np.ndarray) -> torch.Tensor:
-    """L* ``(1, H, W)`` float32 of a gray or RGB numpy image (colour input: its luminance)."""
-    image = _check_image(image)
-    if image.ndim == 2 and image.dtype in (np.uint8, np.uint16):
-        # Gray integer images map through a lookup table: exact, and far cheaper at 12 MP.
-        lut = gray_to_l_table(256 if image.dtype == np.uint8 else 65536)
-        return torch.from_numpy(lut[image]).unsqueeze(0)
-    rgb = torch.from_numpy(to_unit_float(image))
-    rgb = rgb.unsqueeze(0).expand(3, -1, -1) if rgb.ndim == 2 else rgb.permute(2, 0, 1)
-    return rgb_to_l(rgb)
-
-
-__all__ = ["Colorizer", "RenderSettings", "Cancelled", "select_device", "network_shape", "image_to_l", "gray_to_l_table"]
+# image_to_l, gray_to_l_table and to_unit_float live in vidcolor.color (the hints and the video
+# code need them without the engine); named here too, where callers have always found them.
+__all__ = ["Colorizer", "RenderSettings", "Cancelled", "select_device", "network_shape", "image_to_l", "gray_to_l_table",
+           "to_unit_float"]

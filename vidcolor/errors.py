@@ -1,6 +1,8 @@
 """The errors vidcolor raises, in a module that imports nothing else: the PyAV reader, the app and
 any caller can catch them by type without pulling in torch."""
 
+import sys
+
 
 class VidcolorError(Exception):
     """Base of the errors below."""
@@ -31,4 +33,19 @@ class BatchError(VidcolorError, RuntimeError):
     missing or out of reach; the message says what to do."""
 
 
-__all__ = ["VidcolorError", "Cancelled", "PhotoError", "VideoError", "HintsError", "WeightsError", "BatchError"]
+def reported_errors() -> tuple[type[BaseException], ...]:
+    """What a command reports as one line and goes on past: ours, the system's (a full disk
+    included), bad values, failed computations, and PyAV's own once it is loaded (imported by
+    whatever reads a video, never by this module)."""
+    ffmpeg = getattr(sys.modules.get("av.error"), "FFmpegError", None)
+    return (VidcolorError, OSError, ValueError, RuntimeError, MemoryError) + ((ffmpeg,) if ffmpeg else ())
+
+
+def naming(error: BaseException, *paths) -> str:
+    """``error``'s message, led by the first of ``paths`` unless it names one of them already."""
+    text = str(error) or type(error).__name__
+    return text if any(str(p) in text for p in paths) else f"{paths[0]}: {text}"
+
+
+__all__ = ["VidcolorError", "Cancelled", "PhotoError", "VideoError", "HintsError", "WeightsError", "BatchError",
+           "reported_errors", "naming"]

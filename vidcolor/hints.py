@@ -10,8 +10,8 @@ which only a*b* is used (the photo keeps its own lightness); ``t``: for videos, 
 of the frame the point was placed on. The network takes hints as sparse a*b* and a mask at its own
 resolution, as it was trained (simulated hints: the truth's mean a*b* over small patches).
 
-:func:`suggestions` gives the colours the model itself finds likely at a point, for a colour
-chooser to offer before a full picker (as Zhang et al.'s ideepcolor does).
+:func:`vidcolor.suggest.suggestions` gives the colours the model itself finds likely at a point,
+for a colour chooser to offer before a full picker (as Zhang et al.'s ideepcolor does).
 """
 
 from __future__ import annotations
@@ -19,16 +19,13 @@ from __future__ import annotations
 import json
 import math
 import re
-import threading
-import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from .atomic import atomic_output
-from .color import AB_MAX, lab_to_rgb, rgb_to_lab
+from .color import AB_MAX, rgb_to_lab
 from .errors import HintsError
 
 FORMAT_VERSION = 1
@@ -197,74 +194,3 @@ def _sample(maps: torch.Tensor, u: torch.Tensor, v: torch.Tensor) -> torch.Tenso
     fx, fy = u - x0, v - y0
     return (maps[:, y0, x0] * (1 - fx) * (1 - fy) + maps[:, y0, x1] * fx * (1 - fy)
             + maps[:, y1, x0] * (1 - fx) * fy + maps[:, y1, x1] * fx * fy)
-
-
-# -- suggestions -----------------------------------------------------------------------------------
-_GAMUT_STEPS = 41  # chroma scales tried, 1 down to 0, when a colour does not exist at the pixel's L*
-_cache_lock = threading.Lock()
-_cached: dict = {}  # the last image's distribution: one photo is open at a time in an editor
-
-
-def suggestions(colorizer, image: np.ndarray, x: float, y: float, count: int = 6) -> list[str]:
-    """The ``count`` colours the model finds most likely at pixel (``x``, ``y``) of ``image``, most
-    likely first, as sRGB hex (``"#RRGGBB"``), for a colour chooser to offer as hints.
-
-    They are the most probable a*b* bins of the classification head's distribution at that pixel
-    (of the automatic prediction: other hints do not sway it), shown at the photo's own L* there,
-    with chroma reduced, hue kept, where a bin's colour does not exist at that lightness. The
-    distribution is cached for the last image asked about, so a second point on the same image
-    costs no network pass; the image must not be changed in place in between (a sample of its
-    pixels is compared, but not all of them). Raises :class:`HintsError` for a point outside."""
-    from .engine import image_to_l  # the engine imports this module
-
-    H, W = image.shape[:2]
-    if not (0 <= x < W and 0 <= y < H):
-        raise HintsError(f"point ({x:g}, {y:g}) is outside the image ({W} x {H} pixels)")
-    if not hasattr(colorizer.model, "ab_bins"):
-        raise HintsError("this model has no classification head to suggest colours from")
-    probs = _distribution(colorizer, image)
-    q, h, w = probs.shape
-    order = torch.argsort(probs[:, min(h - 1, int(y * h / H)), min(w - 1, int(x * w / W))], descending=True)
-    lightness = float(image_to_l(image[int(y):int(y) + 1, int(x):int(x) + 1]).flatten()[0])
-    ab = colorizer.model.ab_bins.detach().float().cpu()[order]
-    out: list[str] = []
-    for start in range(0, q, 4 * count):  # several bins may come out as one colour at very dark or light L*
-        for colour in _in_gamut_hex(lightness, ab[start:start + 4 * count]):
-            if colour not in out:
-                out.append(colour)
-                if len(out) == count:
-                    return out
-    return out
-
-
-def _distribution(colorizer, image: np.ndarray) -> torch.Tensor:
-    """Bin probabilities ``(Q, h, w)`` at the classification head's resolution, cached by image."""
-    from .engine import image_to_l
-
-    sample = image[:: max(1, image.shape[0] // 31), :: max(1, image.shape[1] // 31)]
-    fingerprint = (image.shape, image.dtype.str, sample.tobytes())
-    settings = (colorizer.model, colorizer.device, colorizer.settings.size)
-    with _cache_lock:
-        c = _cached
-        if c and c["image"]() is image and c["fingerprint"] == fingerprint and c["settings"] == settings:
-            return c["probs"]
-    L_net = colorizer.network_input(image_to_l(image)[None].to(colorizer.device))
-    probs = torch.softmax(colorizer.heads(L_net)["logits"].float(), dim=1)[0].cpu()
-    with _cache_lock:
-        _cached.clear()
-        _cached.update(image=weakref.ref(image), fingerprint=fingerprint, settings=settings, probs=probs)
-    return probs
-
-
-def _in_gamut_hex(lightness: float, ab: torch.Tensor) -> list[str]:
-    """sRGB hex of L*a*b* colours (one L*, ``ab`` ``(N, 2)``), each at the largest share of its
-    chroma that sRGB can show at that lightness, so the hue stays the bin's."""
-    scales = torch.linspace(1, 0, _GAMUT_STEPS)
-    lab = torch.empty(3, len(ab), _GAMUT_STEPS)
-    lab[0] = lightness
-    lab[1:] = ab.T[:, :, None] * scales
-    rgb = lab_to_rgb(lab)  # (3, N, steps)
-    inside = ((rgb >= -1e-4) & (rgb <= 1 + 1e-4)).all(dim=0)
-    first = inside.to(torch.int8).argmax(dim=1)  # the largest scale inside (scale 0, gray, always is)
-    chosen = rgb[:, torch.arange(len(ab)), first].clamp(0, 1)
-    return ["#" + "".join(f"{round(float(v) * 255):02X}" for v in chosen[:, i]) for i in range(len(ab))]

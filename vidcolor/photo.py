@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image, ImageCms, ImageOps
 
 from .atomic import atomic_output
-from .errors import HintsError, PhotoError
+from .errors import HintsError, PhotoError, naming
 from .hints import Hint, check_inside, load_hints
 from .media import PHOTO_SUFFIXES, PHOTO_WRITE_FORMATS, check_distinct_outputs, find_files
 
@@ -245,7 +245,7 @@ def colorize_photos(colorizer, inputs: list[Path], output: Path, recursive: bool
         try:
             colorize_file(colorizer, src, dst, overwrite, hints_file)
         except (PhotoError, ValueError, MemoryError) as e:
-            msg = str(e) if str(src) in str(e) or str(dst) in str(e) else f"{src}: {e}"
+            msg = naming(e, src, dst)
             failures.append((src, msg))
             report(msg)
         if progress is not None:

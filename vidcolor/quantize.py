@@ -22,12 +22,16 @@ import cv2
 import torch
 from torch import nn
 
+from .color import image_to_l
+from .devices import accelerated
+from .engine import Colorizer
 from .weights import assets_dir
 
 PARTS = ("encoder", "fusion")  # the model's modules run in int8
 
 _lock = threading.Lock()
 _quantised: "weakref.WeakKeyDictionary[nn.Module, dict[str, nn.Module]]" = weakref.WeakKeyDictionary()
+_copied_from: "weakref.WeakKeyDictionary[nn.Module, nn.Module]" = weakref.WeakKeyDictionary()  # see copy_model
 
 
 class Int8Part(nn.Module):
@@ -45,25 +49,31 @@ def int8_colorizer(colorizer):
     """``colorizer`` itself on a GPU; on a CPU, a :class:`~vidcolor.engine.Colorizer` with the
     same model, settings and device whose :data:`PARTS` run in int8 (quantised once per model, and
     kept while the model lives). For frames without colour hints."""
-    from .engine import Colorizer  # the engine does not need this module
-
-    if colorizer.device.type != "cpu" or "x86" not in torch.backends.quantized.supported_engines:
+    if accelerated(colorizer.device) or "x86" not in torch.backends.quantized.supported_engines:
         return colorizer
     model = colorizer.model
     with _lock:
-        parts = _quantised.get(model)
+        loaded = _copied_from.get(model, model)
+        parts = _quantised.get(loaded)
         if parts is None:
-            parts = _quantised[model] = _quantise(colorizer)
+            parts = _quantised[loaded] = _quantise(colorizer)
     quantised = copy.copy(model)  # shares every module and buffer but the quantised ones
     quantised._modules = {**model._modules, **parts}
     return Colorizer(quantised, colorizer.device, colorizer.settings, colorizer.info)
 
 
+def copy_model(model: nn.Module) -> nn.Module:
+    """A deep copy of ``model`` (for another thread to run) that shares its int8 parts: they are
+    calibrated once per loaded model, not once per copy."""
+    copied = copy.deepcopy(model)
+    with _lock:
+        _copied_from[copied] = _copied_from.get(model, model)
+    return copied
+
+
 def _quantise(colorizer) -> dict[str, nn.Module]:
     from torch.ao.quantization import get_default_qconfig_mapping
     from torch.ao.quantization.quantize_fx import convert_fx, prepare_fx
-
-    from .engine import image_to_l
 
     torch.backends.quantized.engine = "x86"
     model = colorizer.model

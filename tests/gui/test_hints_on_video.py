@@ -15,8 +15,9 @@ from PySide6.QtGui import QColor
 from skimage import color as skcolor
 from video_fixtures import write_clip
 
-from vidcolor.hints import Hint, suggestions
-from vidcolor.video import read_frame
+from vidcolor.hints import Hint
+from vidcolor.suggest import suggestions
+from vidcolor.video.reader import read_frame
 from vidcolor_gui import jobs
 from vidcolor_gui.images import from_qimage
 
@@ -221,7 +222,7 @@ def test_video_hints_come_back_when_the_video_is_opened_again(qtbot, window, pan
 
 
 def test_preview_frames_take_hints_at_the_videos_pixels_onto_its_shrunk_frames(colorizer, pan):
-    from vidcolor.video import preview_frames
+    from vidcolor.video.pipeline import preview_frames
 
     hint = Hint(X, Y, RED, t=PLACED / FPS)
     target = np.array(hint.ab())
@@ -244,7 +245,7 @@ def test_preview_frames_take_hints_at_the_videos_pixels_onto_its_shrunk_frames(c
 
 def test_following_the_hints_before_a_preview_can_be_cancelled(colorizer, pan):
     from vidcolor.errors import Cancelled
-    from vidcolor.video import preview_frames
+    from vidcolor.video.pipeline import preview_frames
 
     cancel, seen = threading.Event(), []
 

@@ -15,8 +15,9 @@ from PySide6.QtGui import QColor, QMouseEvent
 from PySide6.QtWidgets import QApplication
 from skimage import color as skcolor
 
-from vidcolor.hints import Hint, suggestions
+from vidcolor.hints import Hint
 from vidcolor.photo import read_photo
+from vidcolor.suggest import suggestions
 from vidcolor_gui import jobs, workers
 from vidcolor_gui.images import from_qimage
 from vidcolor_gui.photo_cache import PhotoCache

@@ -6,7 +6,7 @@ import pytest
 from keys import press
 from PySide6.QtCore import Qt
 
-from vidcolor.video import read_frame
+from vidcolor.video.reader import read_frame
 from vidcolor_gui import workers
 from vidcolor_gui.images import from_qimage
 
@@ -79,6 +79,27 @@ def test_render_writes_every_frame(qtbot, window, small_video, tmp_path, dialogs
     assert bar.open_button.isVisible() and bar.load_button.isVisible()
     bar.load_button.click()
     qtbot.waitUntil(lambda: panel.video.path == dst and panel.shown_frame() == 0, timeout=20_000)
+
+
+def test_int8_is_calibrated_once_for_every_render(qtbot, window, small_video, tmp_path, monkeypatch):
+    import torch
+
+    from vidcolor import quantize
+
+    if "x86" not in torch.backends.quantized.supported_engines:
+        pytest.skip("no x86 quantised kernels")
+    calibrations = []
+    calibrate = quantize._quantise
+    monkeypatch.setattr(quantize, "_quantise", lambda c: (calibrations.append(c), calibrate(c))[1])
+    open_video(qtbot, window, small_video)
+    bar = window.render_bar
+    for name in ("first.mp4", "second.mp4"):
+        window.render_video(tmp_path / name)
+        qtbot.waitUntil(lambda name=name: bar.last_report is not None and bar.last_report.output.name == name,
+                        timeout=60_000)
+    # Each render colourises a copy of the model; the loaded model's calibration serves them all
+    # (none here, when an earlier test already calibrated it).
+    assert len(calibrations) <= 1
 
 
 @pytest.fixture
@@ -186,30 +207,73 @@ def test_saving_a_frame_saves_the_frame_on_screen(qtbot, window, tmp_path):
         assert int(np.argmin(np.abs(np.array(originals) - saved))) == index
 
 
+@pytest.fixture
+def kept_render(qtbot, window, video_factory, tmp_path, monkeypatch):
+    """(video, output): the window's render of a video, stopped as a crash stops it (its complete
+    segments kept, its output not written), and remembered by the app as unfinished."""
+    import json
+    import time
+
+    from vidcolor.video import segments
+
+    monkeypatch.setattr(segments, "SEGMENT_SECONDS", 0.25)  # 6 frames
+    video = video_factory(tmp_path / "clip.mp4", frames=48, audio=False)
+    dst = tmp_path / "clip_colour.mp4"
+    open_video(qtbot, window, video)
+    bar = window.render_bar
+    with monkeypatch.context() as crash:
+        crash.setattr(segments.RenderState, "remove", lambda self: None)  # what a kill leaves
+        write = segments.SegmentEncoder.write
+        crash.setattr(segments.SegmentEncoder, "write", lambda *a: (time.sleep(0.05), write(*a)))  # stopped midway
+        window.render_video(dst)
+        qtbot.waitUntil(lambda: segments.interrupted_frames(dst) >= 12, timeout=30_000)
+        bar.cancel()
+        qtbot.waitUntil(lambda: not bar.is_running(), timeout=10_000)
+    assert bar.last_report is None and not dst.exists() and 12 <= segments.interrupted_frames(dst) < 48
+    window.store.setValue("renders/unfinished", json.dumps({str(video): str(dst)}))
+    return video, dst
+
+
 @pytest.mark.parametrize("answer", ["yes", "no"])
-def test_opening_a_video_offers_to_resume_its_interrupted_render(qtbot, window, small_video, tmp_path, dialogs,
-                                                                 answer):
+def test_opening_a_video_offers_to_resume_its_interrupted_render(qtbot, window, kept_render, dialogs, answer):
     import json
 
     from PySide6.QtWidgets import QMessageBox
 
     from vidcolor.video import segments
 
-    dst = tmp_path / "clip_colour.mp4"
-    state = segments.resume_dir(dst)
-    state.mkdir()
-    (state / "state.json").write_text(json.dumps({"fingerprint": {}, "segments": [{"frames": 12}]}))
-    window.store.setValue("renders/unfinished", json.dumps({str(small_video): str(dst)}))
+    video, dst = kept_render
+    state, kept = segments.resume_dir(dst), segments.interrupted_frames(dst)
     dialogs.answer = QMessageBox.StandardButton.Yes if answer == "yes" else QMessageBox.StandardButton.No
-    open_video(qtbot, window, small_video)
-    assert len(dialogs.questions) == 1 and "stopped after 12 frames" in dialogs.questions[0]
+    open_video(qtbot, window, video)
+    qtbot.waitUntil(lambda: bool(dialogs.questions), timeout=20_000)
+    assert len(dialogs.questions) == 1 and f"keeps its first {kept} frames" in dialogs.questions[0]
     if answer == "yes":
         bar = window.render_bar
         qtbot.waitUntil(lambda: bar.last_report is not None, timeout=60_000)
         assert bar.last_report.output == dst and dst.is_file()
-        assert not state.exists()  # (its settings were not these: started over, then done)
+        assert bar.last_report.resumed == kept and bar.last_report.frames == 48  # as it said
+        assert not state.exists()
     else:
         assert not state.exists() and not dst.exists()
     assert json.loads(window.store.value("renders/unfinished")) == {}
-    open_video(qtbot, window, small_video)
+    open_video(qtbot, window, video)
     assert len(dialogs.questions) == 1  # asked once
+
+
+def test_a_kept_render_the_settings_would_not_resume_is_not_offered(qtbot, window, kept_render, dialogs):
+    import dataclasses
+    import json
+
+    from PySide6.QtWidgets import QMessageBox
+
+    from vidcolor.video import segments
+
+    video, dst = kept_render
+    s = window.settings_panel.settings()
+    window.settings_panel.set_settings(dataclasses.replace(s, crf=s.crf + 2))  # a render would start over
+    dialogs.answer = QMessageBox.StandardButton.No
+    open_video(qtbot, window, video)
+    qtbot.waitUntil(lambda: json.loads(window.store.value("renders/unfinished")) == {}, timeout=20_000)
+    assert dialogs.questions == []
+    assert not segments.resume_dir(dst).exists() and not window.render_bar.is_running()

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from ..devices import accelerated
 from ..errors import BatchError
 from ..threads import OPENMP_ENV
 from . import DEFAULT_CPUS_PER_WORKER
@@ -149,7 +150,7 @@ class RayRunner:
             raise BatchError(f"a worker needs at least 1 CPU, got {cpus_per_worker}")
         resources = ray.cluster_resources()
         cpus, gpus = int(resources.get("CPU", 0)), int(resources.get("GPU", 0))
-        if model.device == "cpu":
+        if model.device not in (None, "auto") and not accelerated(model.device):
             gpus = 0
         if gpus:
             # One CPU reserved each, so that every GPU gets a worker; decoding and encoding use

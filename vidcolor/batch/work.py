@@ -212,8 +212,9 @@ class Worker:
             progress(p.done - done[0])
             done[0] = p.done
 
+        # Ctrl-C keeps the complete segments: running the batch again goes on from them.
         report = guarded(lambda: colorize_video(self.colorizer, unit.src, unit.dst, s.video, progress=frames,
-                                                overwrite=False))
+                                                overwrite=False, keep_on_interrupt=True))
         if report is not None:
             result.outcomes.append(Outcome(unit.src))
             result.frames = result.units = report.frames
@@ -231,7 +232,8 @@ class Worker:
             progress(n)
 
         try:
-            record = render_part(self.colorizer, unit.src, unit.dst, unit.part, self.settings.video, progress=frames)
+            record = render_part(self.colorizer, unit.src, unit.dst, unit.part, self.settings.video, progress=frames,
+                                 keep_on_interrupt=True)
             result.units, result.kept = record["frames"], record["kept"]
         except Exception as e:
             result.outcomes.append(_failure(e, unit.src, unit.dst))

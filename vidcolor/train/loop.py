@@ -190,6 +190,22 @@ def evaluate(model, images: torch.Tensor, sources: list[str], dtype) -> dict:
     return result
 
 
+def train_step(model, opt, rgb: torch.Tensor, gen: torch.Generator, p: dict, bins, weights, reg_weight: float,
+               dtype) -> dict[str, torch.Tensor]:
+    """One optimiser step on a batch of RGB crops in [0, 1]; returns the loss terms."""
+    lab = rgb_to_lab(rgb)
+    L = degrade_l(rgb, gen, p["degrade"]) if p["degrade"] > 0 else lab[:, :1]
+    hints = simulate_hints(lab[:, 1:], gen) if model.config.hints else None
+    L = L.contiguous(memory_format=torch.channels_last)
+    with torch.autocast(rgb.device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
+        out = model(L, hints=hints)
+    terms = colour_loss(out, lab[:, 1:], bins, weights, p["regression"], reg_weight)
+    opt.zero_grad(set_to_none=True)
+    terms["loss"].backward()
+    opt.step()
+    return terms
+
+
 def freeze_encoder(model, convs: int) -> list[torch.nn.Module]:
     """Stop training the first ``convs`` convolutions of the encoder (and the layers between them);
     returns the frozen layers. Their batch norms are put in eval mode, so call this after
@@ -295,16 +311,7 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
         for rgb in bar:
             for group in opt.param_groups:
                 group["lr"] = _lr(step, total, p["lr"], p["warmup"], p["schedule"])
-            lab = rgb_to_lab(rgb)
-            L = degrade_l(rgb, gen, p["degrade"]) if p["degrade"] > 0 else lab[:, :1]
-            hints = simulate_hints(lab[:, 1:], gen) if model.config.hints else None
-            L = L.contiguous(memory_format=torch.channels_last)
-            with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
-                out_ = model(L, hints=hints)
-            terms = colour_loss(out_, lab[:, 1:], bins, weights, p["regression"], cfg.reg_weight)
-            opt.zero_grad(set_to_none=True)
-            terms["loss"].backward()
-            opt.step()
+            terms = train_step(model, opt, rgb, gen, p, bins, weights, cfg.reg_weight, dtype)
             if ema is not None:
                 ema.update_parameters(model)
             step += 1

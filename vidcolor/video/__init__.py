@@ -1,25 +1,14 @@
 """Video colourisation: PyAV in and out, batched inference, temporally stable a*b*.
 
-Names load on first use, so that reading a video (``probe``, ``FrameReader``) needs PyAV only and
-never imports torch.
+The package itself names only what a render can be asked for and its errors (plain Python), so
+that the CLI's help and the app's settings need neither PyAV nor torch. Reading a video
+(:func:`~vidcolor.video.reader.probe`, :class:`~vidcolor.video.reader.FrameReader`) is in
+``reader``, which needs PyAV only; colourising one
+(:func:`~vidcolor.video.pipeline.colorize_video`, ``preview_frames``, ``FrameColorizer``) in
+``pipeline``, which needs torch.
 """
 
-from importlib import import_module
+from ..errors import Cancelled, VideoError
+from .options import DEFAULT_SMOOTHING, VideoOptions
 
-_HOMES = {
-    "colorize_video": "pipeline", "preview_frames": "pipeline", "FrameColorizer": "pipeline",
-    "VideoReport": "pipeline", "stage_summary": "pipeline", "ProgressInfo": "pipeline",
-    "probe": "reader", "read_frame": "reader", "VideoInfo": "reader", "FrameReader": "reader",
-    "VideoOptions": "options", "DEFAULT_SMOOTHING": "options",
-}
-_ERRORS = ("VideoError", "Cancelled")
-
-__all__ = [*_HOMES, *_ERRORS]
-
-
-def __getattr__(name: str):
-    if name in _ERRORS:
-        return getattr(import_module("vidcolor.errors"), name)
-    if name in _HOMES:
-        return getattr(import_module(f"{__name__}.{_HOMES[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__all__ = ["VideoOptions", "DEFAULT_SMOOTHING", "VideoError", "Cancelled"]

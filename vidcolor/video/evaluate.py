@@ -24,12 +24,12 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
-from ..color import l_to_gray, rgb_to_l, rgb_to_lab
-from ..engine import gray_to_l_table
+from ..color import gray_to_l_table, l_to_gray, rgb_to_l, rgb_to_lab
 from ..join import from_unit_float, join_cpu
 from ..media import PHOTO_SUFFIXES, VIDEO_SUFFIXES, find_files
 from ..metrics import colourfulness, psnr
-from .pipeline import FrameColorizer, default_batch, default_every
+from .options import default_batch, default_every
+from .pipeline import FrameColorizer
 from .reader import open_input
 from .temporal import CUT, RESUME
 
@@ -162,10 +162,10 @@ def colorize_clip(colorizer, gray: list[np.ndarray], strength: float, batch: int
                   cuts: list[bool] | None = None, ab: list[np.ndarray] | None = None,
                   every: int = 1) -> list[np.ndarray]:
     """RGB frames of ``gray`` colourised in order, in batches as a render takes them (``batch``,
-    default :func:`~vidcolor.video.pipeline.default_batch`); ``cuts``, if given, gets each frame's
+    default :func:`~vidcolor.video.options.default_batch`); ``cuts``, if given, gets each frame's
     cut flag and ``ab`` each frame's a*b* as the smoother gives it (float, at the network's output
     size)."""
-    batch = batch or default_batch(colorizer)
+    batch = batch or default_batch(colorizer.device)
     fc = FrameColorizer(colorizer, strength, every=every)
     if cuts is not None:
         detector = fc.cuts
@@ -412,7 +412,7 @@ def evaluate_videos(colorizer, inputs: list[Path], strengths: list[float], max_f
     """Scores of the clips among ``inputs`` and, with ``film`` (colour photos), of the
     :data:`FILM_CASES` made from up to ``film_photos_max`` of them (each case with the next
     photo as the other shot of its cut)."""
-    every = every or default_every(colorizer)  # as a render on this device
+    every = every or default_every(colorizer.device)  # as a render on this device
     clips = find_clips(inputs) if inputs else []
     photos = _spread(film_photos(film), film_photos_max) if film else []
     if not clips and not photos:

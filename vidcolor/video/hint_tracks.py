@@ -17,10 +17,10 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from ..engine import gray_to_l_table
+from ..color import gray_to_l_table
 from ..errors import Cancelled, HintsError
 from ..hints import Hint, check_inside
-from .reader import DecodeThread, VideoInfo, open_input, probe, pts_to_time, rotate_for_display
+from .reader import DecodeThread, FrameClock, VideoInfo, open_input, probe, pts_to_time, rotate_for_display
 from .temporal import CUT, RESUME, CutDetector
 
 TRACK_SIDE = 320  # long side of the frames points are tracked on
@@ -50,14 +50,12 @@ def track_hints(src: str | Path, hints: list[Hint], source: str = "hints",
     done = 0
     try:
         decoder.start()
-        last_pts = None
+        clock = FrameClock(decoder.stream, info.fps)
         for frame in decoder.frames_until(cancel):
             pixels = rotate_for_display(frame.pixels, info.rotation)
             small = cv2.resize(pixels if pixels.ndim == 2 else cv2.cvtColor(pixels, cv2.COLOR_RGB2GRAY),
                                size, interpolation=cv2.INTER_AREA)
-            # A frame without a timestamp is one tick after the last (as the render numbers it).
-            pts = frame.pts if frame.pts is not None else (last_pts or 0) + 1
-            last_pts = pts
+            pts = clock(frame.pts)
             verdict = cuts(lightness[small])
             if split is not None and verdict != RESUME:  # not a flash or a damaged frame: a new shot
                 _track_shot(shot[:split], hints, scale, tracks)
@@ -79,15 +77,16 @@ def track_hints(src: str | Path, hints: list[Hint], source: str = "hints",
 
 def check_video_hints(src: str | Path, hints: list[Hint], source: str = "hints",
                       info: VideoInfo | None = None) -> VideoInfo:
-    """Refuse hints that do not fit ``src`` (no time, after its end, outside its frame), naming
-    ``source`` and the point; returns ``src``'s :class:`VideoInfo` (``info``, when already probed)."""
+    """Refuse hints that do not fit ``src`` (no time, after its end where that is known, outside its
+    frame), naming ``source`` and the point; returns ``src``'s :class:`VideoInfo` (``info``, when
+    already probed)."""
     for i, h in enumerate(hints):
         if h.t is None:
             raise HintsError(f"{source}: point {i + 1} has no time \"t\": a hint on a video needs the time "
                              f"in seconds of the frame it was placed on")
     info = info or probe(src)
     for i, h in enumerate(hints):
-        if h.t > info.duration + 1:
+        if info.duration and h.t > info.duration + 1:  # a duration of 0 is unknown
             raise HintsError(f"{source}: point {i + 1} is at {h.t:g} s, after the end of {src} "
                              f"({info.duration:.2f} s)")
     check_inside(hints, info.width, info.height, source)

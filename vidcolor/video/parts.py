@@ -35,7 +35,7 @@ from .. import __version__
 from ..atomic import atomic_output
 from ..errors import VideoError
 from .options import DEFAULT_WARMUP, VideoOptions
-from .pipeline import Abandoned, _is_colour, default_batch, default_every, encode_frames
+from .pipeline import Abandoned, _is_colour, encode_frames
 from .reader import open_input, probe
 from .segments import JoinedRenders, RenderState, _write_synced, input_identity, mux_output, render_fingerprint
 from .writer import VideoWriter, output_codec
@@ -153,8 +153,7 @@ def plan_parts(colorizer, src: Path, dst: Path, options: VideoOptions, part_seco
     starts = split_points(pts, time_base, part_seconds, segment_seconds)
     if len(starts) < 2:
         return None
-    plan = PartPlan(pts, starts, options.batch_size or default_batch(colorizer),
-                    options.every or default_every(colorizer), warmup)
+    plan = PartPlan(pts, starts, options.batch_on(colorizer.device), options.every_on(colorizer.device), warmup)
     folder.mkdir()
     _write_json(folder / PLAN_FILE, {"key": key, "plan": dataclasses.asdict(plan)})
     return plan
@@ -185,13 +184,14 @@ def finished_part(dst: Path, k: int) -> dict | None:
 
 
 def render_part(colorizer, src: Path, dst: Path, k: int, options: VideoOptions,
-                progress: Callable[[int], None] | None = None, cancel=None) -> dict:
+                progress: Callable[[int], None] | None = None, cancel=None, keep_on_interrupt: bool = False) -> dict:
     """Render part ``k`` of ``dst``'s plan (:func:`plan_parts`) into its parts folder; returns
     its frames, damaged frames and cuts, and how many of its frames were ``kept`` from before.
     ``progress(n)``: ``n`` more of the part's frames are done (kept ones included). A complete part
     is not rendered again; one killed midway goes on after its last complete segment. Ending any
     other way (an error, ``cancel``) removes the part's unfinished render, as
-    :func:`~vidcolor.video.pipeline.colorize_video` does; complete parts stay."""
+    :func:`~vidcolor.video.pipeline.colorize_video` does (Ctrl-C too, unless ``keep_on_interrupt``);
+    complete parts stay."""
     src, dst = Path(src), Path(dst)
     options = options.validate()
     done = finished_part(dst, k)
@@ -216,8 +216,8 @@ def render_part(colorizer, src: Path, dst: Path, k: int, options: VideoOptions,
         record = {"frames": state.frames, "damaged": state.total("damaged"), "cuts": state.total("cuts")}
         _write_json(_record(dst, k), record)
         return {**record, "kept": kept}
-    except BaseException:
-        state.remove()
+    except BaseException as e:
+        state.end(e, keep_on_interrupt)
         raise
 
 

@@ -21,15 +21,16 @@ import torch
 import torch.nn.functional as F
 
 from ..atomic import atomic_output
-from ..color import rgb_to_l
-from ..engine import Colorizer, gray_to_l_table
+from ..color import gray_to_l_table, rgb_to_l
+from ..devices import accelerated
+from ..engine import Colorizer
 from ..errors import Cancelled, VideoError
 from ..hints import Hint
 from ..join import DEVICE_JOIN_PIXELS, from_unit_float, join_cpu, join_torch
 from ..quantize import int8_colorizer
 from .hint_tracks import track_hints
-from .options import DEFAULT_SMOOTHING, VideoOptions
-from .reader import DecodeThread, Frame, looks_colour, open_input, probe, pts_to_time
+from .options import DEFAULT_SMOOTHING, VideoOptions, default_every
+from .reader import DecodeThread, Frame, FrameClock, looks_colour, open_input, probe, pts_to_time
 from .segments import RenderState, SegmentEncoder, mux_output, render_fingerprint
 from .temporal import CUT, AbSmoother, CutDetector, ShotEmbedding, interruptions
 from .writer import EncodeThread, VideoWriter, output_codec, rgb_to_yuv420p, rgb_to_yuv420p_cpu
@@ -134,7 +135,7 @@ class FrameColorizer:
             if out is None:  # the colour could not be carried to this frame: the network looks
                 out = self.smoother(L, self._predict(L_net, [i], cuts, hints, shown)[0], cut, o)
             smoothed.append(out)
-        return finish_frames(L_full, smoothed, yuv420p_matrix, on_device=c.device.type != "cpu", deferred=deferred)
+        return finish_frames(L_full, smoothed, yuv420p_matrix, on_device=accelerated(c.device), deferred=deferred)
 
     def _predict(self, L_net: torch.Tensor, which: list[int], cuts: list, hints: list[list[Hint]] | None,
                  shown: tuple[int, int]) -> list[np.ndarray]:
@@ -164,7 +165,7 @@ class FrameColorizer:
     def _lightness(self, frames: list[np.ndarray]) -> torch.Tensor:
         """Full-resolution L* ``(B, 1, H, W)`` on the device, computed there from uint8 pixels."""
         device = self.colorizer.device
-        if device.type == "cpu" and frames[0].ndim == 2:
+        if not accelerated(device) and frames[0].ndim == 2:
             # numpy indexes with the uint8 pixels as they are; torch would first widen them to int64.
             return torch.from_numpy(gray_to_l_table(256)[np.stack(frames)]).unsqueeze(1)
         pixels = torch.from_numpy(np.stack(frames)).to(device, non_blocking=True)
@@ -215,17 +216,6 @@ def _batches(frames: Iterable[Frame], size: int) -> Iterator[list[Frame]]:
         yield batch
 
 
-def default_batch(colorizer: Colorizer) -> int:
-    # On a CPU 8 rather than 4: a tenth faster (the network sees more frames per pass).
-    return 16 if colorizer.device.type == "cuda" else 8
-
-
-def default_every(colorizer: Colorizer) -> int:
-    """On a CPU the network is the slowest stage: it sees every third frame (measured to cost
-    nothing in PSNR or stability against every frame, see the README); on a GPU, every frame."""
-    return 1 if colorizer.device.type == "cuda" else 3
-
-
 def _check_paths(src: Path, dst: Path, overwrite: bool) -> None:
     if dst.resolve() == src.resolve():
         raise VideoError(f"{dst}: output would overwrite the input; choose another output")
@@ -238,12 +228,15 @@ def _check_paths(src: Path, dst: Path, overwrite: bool) -> None:
 def colorize_video(colorizer: Colorizer, src: str | Path, dst: str | Path, options: VideoOptions | None = None,
                    progress: Callable[[ProgressInfo], None] | None = None,
                    cancel: threading.Event | None = None, overwrite: bool = True,
-                   hints: list[Hint] | None = None) -> VideoReport:
+                   hints: list[Hint] | None = None, keep_on_interrupt: bool = False) -> VideoReport:
     """Colourise ``src`` into ``dst``. Raises :class:`Cancelled` (nothing left behind) if
     ``cancel`` is set. After the process was killed, the same call goes on where the render
-    stopped (see :mod:`vidcolor.video.segments`). ``hints``: colours the user knows, each placed
-    on the frame at its time ``t`` and followed through its shot
-    (:func:`vidcolor.video.hint_tracks.track_hints`)."""
+    stopped (see :mod:`vidcolor.video.segments`). ``keep_on_interrupt``: a KeyboardInterrupt
+    (Ctrl-C) keeps the complete segments as a kill does, for the same call to resume (see
+    :func:`~vidcolor.video.segments.interrupted_frames`; discard them with
+    :func:`~vidcolor.video.segments.discard_interrupted`); cancelling and errors still leave
+    nothing. ``hints``: colours the user knows, each placed on the frame at its time ``t`` and
+    followed through its shot (:func:`vidcolor.video.hint_tracks.track_hints`)."""
     src, dst = Path(src), Path(dst)
     options = (options or VideoOptions()).validate()
     _check_paths(src, dst, overwrite)
@@ -262,9 +255,11 @@ def colorize_video(colorizer: Colorizer, src: str | Path, dst: str | Path, optio
     done = 0
     stages = {"hints": rendering - t0}  # following the hints through their shots, before the render
     abandoned = False  # a stuck thread keeps the files it uses: closing them under it would crash
+    ended_by: BaseException | None = None
     try:
         with atomic_output(dst) as tmp:
             container = open_input(src)
+            writer = None
             try:
                 writer = VideoWriter(tmp, container, info, options, name=dst)
 
@@ -281,7 +276,7 @@ def colorize_video(colorizer: Colorizer, src: str | Path, dst: str | Path, optio
                 try:
                     damaged = encode_frames(
                         colorizer, container, writer, state, info, colour, options.strength,
-                        options.every or default_every(colorizer), options.batch_size or default_batch(colorizer),
+                        options.every_on(colorizer.device), options.batch_on(colorizer.device),
                         dst, start_pts=None if state.last_source_pts is None else state.last_source_pts + 1,
                         tracks=tracks, cancel=cancel, on_encoded=encoded, stages=stages)
                 except Abandoned:
@@ -295,11 +290,17 @@ def colorize_video(colorizer: Colorizer, src: str | Path, dst: str | Path, optio
                 stages["mux"] = time.perf_counter() - t4
             finally:
                 if not abandoned:
+                    if writer is not None:
+                        writer.abort()  # on an error, the final mux's too: closed before its file is removed
                     container.close()
+    except BaseException as e:
+        ended_by = e
+        raise
     finally:
-        # Whatever ends the call leaves nothing behind (cancel, Ctrl-C and errors included): only
-        # a render killed outright (kill -9, power loss) keeps its segments for the next run.
-        state.remove()
+        # Whatever ends the call leaves nothing behind (cancel and errors included): only a render
+        # killed outright (kill -9, power loss), or stopped by Ctrl-C with ``keep_on_interrupt``,
+        # keeps its segments for the next run.
+        state.end(ended_by, keep_on_interrupt)
     damaged += resumed_damaged
     if damaged:
         log.warning("%s: %d damaged frame(s) were repeated or concealed", src, damaged)
@@ -328,6 +329,7 @@ def encode_frames(colorizer: Colorizer, container, writer: VideoWriter, state: R
     # Two batches in flight keep the encoder busy; more would only be lost to a crash.
     encoder = EncodeThread(SegmentEncoder(writer, state), maxsize=2 * batch_size)
     colorize = FrameColorizer(colorizer, strength, info.rotation, every)
+    clock = FrameClock(decoder.stream, info.fps)  # as track_hints keys the frames
     stages = stages if stages is not None else {}
     for key in ("wait_decode", "colorize", "wait_encode"):
         stages.setdefault(key, 0.0)
@@ -348,7 +350,7 @@ def encode_frames(colorizer: Colorizer, container, writer: VideoWriter, state: R
             if batch is None:
                 break
             out = colorize([f.pixels for f in batch], writer.yuv420p_matrix,
-                           None if tracks is None else [tracks.get(f.pts, []) for f in batch], deferred=True)
+                           None if tracks is None else [tracks.get(clock(f.pts), []) for f in batch], deferred=True)
             t3 = time.perf_counter()
             stages["colorize"] += t3 - t2
             n = 0
@@ -397,21 +399,21 @@ def preview_frames(colorizer: Colorizer, src: str | Path, start: float, seconds:
     colour = _is_colour(Path(src))
     container = open_input(src)
     decoder = DecodeThread(container, colour, maxsize=8, start=start, stop=start + seconds)
-    colorize = FrameColorizer(colorizer, strength, info.rotation, default_every(colorizer))  # as the render
+    colorize = FrameColorizer(colorizer, strength, info.rotation, default_every(colorizer.device))  # as the render
     turns = (info.rotation // 90) % 4
-    at = start
+    clock = FrameClock(decoder.stream, info.fps)  # as track_hints keys the frames
     try:
         decoder.start()
         for batch in _batches(decoder, 4):
             small = [_shrink(f.pixels, max_side) for f in batch]
+            pts = [clock(f.pts) for f in batch]
             hinted = None
             if tracks is not None:
                 # The hints are at the video's display pixels; the frames are shrunk.
                 scale = (small[0].shape[1] if turns % 2 == 0 else small[0].shape[0]) / info.width
-                hinted = [[h.scaled(scale) for h in tracks.get(f.pts, [])] for f in batch]
-            for frame, original, rgb in zip(batch, small, colorize(small, hints=hinted)):
-                # A frame without a timestamp is shown one nominal frame after the previous one.
-                at = pts_to_time(frame.pts, decoder.stream) if frame.pts is not None else at + 1 / float(info.fps)
+                hinted = [[h.scaled(scale) for h in tracks.get(p, [])] for p in pts]
+            for p, original, rgb in zip(pts, small, colorize(small, hints=hinted)):
+                at = pts_to_time(p, decoder.stream)
                 original = original if original.ndim == 3 else np.repeat(original[..., None], 3, axis=2)
                 yield at, np.ascontiguousarray(np.rot90(original, turns)), np.ascontiguousarray(np.rot90(rgb, turns))
     finally:

@@ -138,6 +138,23 @@ def pts_to_time(pts: int, stream) -> float:
     return float((pts - (stream.start_time or 0)) * stream.time_base)
 
 
+class FrameClock:
+    """Decoded frames' timestamps, in order; a frame without one gets one nominal frame (1/``fps``)
+    after the frame before, as the render's encoder places it, so that every pass over a video
+    gives the same frame the same timestamp (its hints are found by it)."""
+
+    def __init__(self, stream, fps: Fraction):
+        self.start = stream.start_time or 0
+        self.step = max(1, round(1 / (Fraction(fps) * stream.time_base)))
+        self.last: int | None = None
+
+    def __call__(self, pts: int | None) -> int:
+        if pts is None:
+            pts = self.start if self.last is None else self.last + self.step
+        self.last = pts
+        return pts
+
+
 def read_frame(path: str | Path, seconds: float, max_side: int | None = None) -> np.ndarray:
     """RGB uint8 of the frame shown at ``seconds`` (display orientation), optionally shrunk."""
     with FrameReader(path) as reader:

@@ -5,7 +5,8 @@ output in ``.NAME.vidcolor-resume/``, as it completes; the output is made at the
 segments' packets with the input's copied streams, never re-encoding. The same render started
 again after a crash (same input file, same model and settings) goes on after the last complete
 segment; anything else starts over. A render that ends in any other way (done, cancelled,
-failed) removes the folder: only a killed process leaves one.
+failed) removes the folder: only a killed process leaves one, and, when the caller asks for it
+(``keep_on_interrupt``, as the command line does), one stopped by Ctrl-C (KeyboardInterrupt).
 """
 
 from __future__ import annotations
@@ -42,13 +43,11 @@ def resume_dir(dst: Path) -> Path:
     return dst.with_name(f".{dst.stem}.vidcolor-resume")
 
 
-def interrupted_frames(dst: Path) -> int:
-    """How many frames an interrupted render of ``dst`` has kept (0: none to resume)."""
-    try:
-        segments = json.loads((resume_dir(dst) / STATE_FILE).read_text())["segments"]
-        return sum(s["frames"] for s in segments)
-    except (OSError, ValueError, KeyError, TypeError):
-        return 0
+def interrupted_frames(dst: Path, fingerprint: dict | None = None) -> int:
+    """How many frames a render of ``dst`` with ``fingerprint`` (:func:`render_fingerprint`) keeps
+    from an interrupted one (0: it starts over); without one, how many a kept render holds."""
+    kept = RenderState.load(dst) if fingerprint is None else RenderState.resumable(dst, fingerprint)
+    return 0 if kept is None else kept.frames
 
 
 def discard_interrupted(dst: Path) -> None:
@@ -94,11 +93,11 @@ class RenderState:
     @classmethod
     def begin(cls, dst: Path, fingerprint: dict) -> "RenderState":
         """The interrupted render of ``dst`` with this fingerprint, or a new one."""
-        kept = cls.load(dst)
-        if kept is not None and kept.fingerprint == fingerprint:
-            return kept
+        resumed = cls.resumable(dst, fingerprint)
+        if resumed is not None:
+            return resumed
         folder = resume_dir(dst)
-        if kept is not None:
+        if cls.load(dst) is not None:
             log.warning("%s: an interrupted render was found, but the input or the settings have changed since: "
                         "starting over", dst)
         elif (folder / STATE_FILE).exists():
@@ -108,6 +107,12 @@ class RenderState:
         state = cls(folder, fingerprint, [])
         state._save()
         return state
+
+    @classmethod
+    def resumable(cls, dst: Path, fingerprint: dict) -> "RenderState | None":
+        """The kept render of ``dst`` that :meth:`begin` goes on from with this fingerprint, or None."""
+        kept = cls.load(dst)
+        return kept if kept is not None and kept.fingerprint == fingerprint else None
 
     @classmethod
     def load(cls, dst: Path) -> "RenderState | None":
@@ -166,6 +171,17 @@ class RenderState:
 
     def remove(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
+
+    def end(self, error: BaseException | None, keep_on_interrupt: bool = False) -> bool:
+        """The render is over, ended by ``error`` (None: it finished): remove its folder, unless
+        ``error`` is a KeyboardInterrupt (Ctrl-C), ``keep_on_interrupt`` is set and a segment is
+        complete. Those segments are then kept, as a killed render's are, for the same render to
+        resume; cancelling (:class:`~vidcolor.errors.Cancelled`) and errors always remove them.
+        Returns whether the folder was kept."""
+        if keep_on_interrupt and isinstance(error, KeyboardInterrupt) and self.segments:
+            return True
+        self.remove()
+        return False
 
 
 class SegmentEncoder:

@@ -46,6 +46,15 @@ def output_codec(dst: Path, options: VideoOptions) -> str:
 
 # Luma coefficients (Kr, Kb) of the two matrices in use: HD (BT.709) and SD (BT.601).
 LUMA_COEFFICIENTS = {"bt709": (0.2126, 0.0722), "bt601": (0.299, 0.114)}
+# Each matrix's name for PyAV's reformat and its tag in the file (AVCOL_SPC_BT709 / AVCOL_SPC_SMPTE170M).
+MATRIX_TAGS = {"bt709": ("ITU709", 1), "bt601": ("ITU601", 6)}
+HD_LINES = 720  # a video this many lines tall or more is HD
+
+
+def colour_matrix(height: int) -> str:
+    """The colour matrix of a video ``height`` lines tall: HD and larger is BT.709 by convention,
+    smaller BT.601."""
+    return "bt709" if height >= HD_LINES else "bt601"
 
 
 def yuv_matrix(matrix: str) -> np.ndarray:
@@ -128,12 +137,12 @@ class VideoWriter:
             opts["b"] = "0"
         self.stream.options = self.encoder_options = opts
         # HD and larger is BT.709 by convention, smaller BT.601; tag the file so players agree.
-        self.colorspace = "ITU709" if h >= 720 else "ITU601"
+        matrix = colour_matrix(h)
+        self.colorspace, tag = MATRIX_TAGS[matrix]
         # Frames arrive as ready yuv420p planes when the size allows; otherwise as RGB.
         even = w % 2 == 0 and h % 2 == 0
-        self.yuv420p_matrix = ("bt709" if h >= 720 else "bt601") if pix_fmt == "yuv420p" and even else None
+        self.yuv420p_matrix = matrix if pix_fmt == "yuv420p" and even else None
         cc = self.stream.codec_context
-        tag = 1 if h >= 720 else 6  # AVCOL_SPC_BT709 / AVCOL_SPC_SMPTE170M
         for attr, value in (("colorspace", tag), ("color_primaries", tag), ("color_trc", tag), ("color_range", 1)):
             try:
                 setattr(cc, attr, value)
