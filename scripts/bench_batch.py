@@ -1,4 +1,4 @@
-"""Benchmark: ``vidcolor batch`` throughput per worker, for the README's "scale on paper".
+"""Benchmark: ``vidcolor batch`` throughput per worker, for docs/batch.md's "scale on paper".
 
     python scripts/bench_batch.py [--photos 16] [--photo-side 1024] [--video 640x480] [--seconds 10]
                                   [--size 224] [--device auto] [--modes process,ray1,ray2]

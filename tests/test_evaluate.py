@@ -259,3 +259,6 @@ def test_decoding_choice_keeps_false_colour_within_its_caps():
     assert choose([rows[0]])["hue_doubt"] == 0.0  # none fits: the least penalised
     dull = [dict(r, colourfulness_ratio=0.6) for r in rows]
     assert choose(dull)["hue_doubt"] == 3.0  # 0.07 over the cap costs 0.7 dB, more than the 0.2 dB gained
+    # Within the caps but washed out loses to the colour target reached over a cap.
+    washed = dict(rows[1], colourfulness_ratio=0.5, gain_db=1.5)
+    assert choose([rows[0], washed]) is rows[0]

@@ -251,7 +251,7 @@ def test_the_papers_inception_backbone_trains_from_a_plain_timm_weight_file(pack
 
 
 def test_training_straight_from_a_folder_on_the_cpu(photo_folder, tmp_path):
-    """The README's CPU command: no pack, crops decoded in worker processes (the colour prior's
+    """docs/training.md's CPU command: no pack, crops decoded in worker processes (the colour prior's
     batches once asked numpy for a generator seeded with a negative epoch)."""
     cfg = TrainConfig(data=str(photo_folder), out=str(tmp_path / "folder"), epochs=1, batch=4, crop=32,
                       workers=1, device="cpu")

@@ -4,8 +4,9 @@ hue doubt) on the tune split.
 The network runs once per photo; every setting of the grid then only decodes, joins and scores,
 exactly as ``vidcolor eval`` would. The rule: the largest PSNR gain over gray among the settings
 whose colourfulness reaches the target share of the truth's and whose false colour (invented, wrong
-hue, washed out) stays within the caps; when none does, the best of gain less 5 dB per unit of
-colourfulness short of the target and 10 dB per unit of share over a cap. Settings that make the
+hue, washed out) stays within the caps; when none is within them, the best of those reaching the
+colour target by gain less 10 dB per unit of share over a cap (a duller picture never buys less
+false colour); when none reaches the target, that less 5 dB per unit of colourfulness short of it. Settings that make the
 tune split's portraits more colourful than the truth are left out first: the scenes' average hides
 them, and skin beyond its true colour reads as an orange-brown cast.
 """
@@ -67,10 +68,12 @@ def choose(rows: list[dict]) -> dict:
     """The chosen row (see the module's rule)."""
     rows = [r for r in rows if "portraits" not in r
             or r["portraits"]["colourfulness_ratio"] <= PORTRAIT_MAX_COLOUR] or rows
-    fitting = [r for r in rows if r["colourfulness_ratio"] >= COLOURFULNESS_TARGET and not over_caps(r)]
+    # Colour first: false colour is never traded for a washed-out picture.
+    reaching = [r for r in rows if r["colourfulness_ratio"] >= COLOURFULNESS_TARGET]
+    fitting = [r for r in reaching if not over_caps(r)]
     if fitting:
         return max(fitting, key=lambda r: r["gain_db"])
-    return max(rows, key=lambda r: tune_score({"scenes": r}) - OVER_CAP_DB * over_caps(r))
+    return max(reaching or rows, key=lambda r: tune_score({"scenes": r}) - OVER_CAP_DB * over_caps(r))
 
 
 def tune_files(data_root: Path, limit: int | None = None) -> tuple[list[Path], list[Path]]:

@@ -129,7 +129,7 @@ def hint_map(hints: list[Hint], image_size: tuple[int, int], net_size: tuple[int
 
 
 # -- pinning ---------------------------------------------------------------------------------------
-# Chosen on the tune split (10 random hints per photo, 120 photos): see the README's hint numbers.
+# Chosen on the tune split (10 random hints per photo, 120 photos): see docs/how-it-works.md's hint numbers.
 SPREAD = (0.5, 12.0, 20.0)  # a hint's broad correction: the distance (one std. dev., share of the map's
 #   longer side), L* and predicted a*b* differences (units) over which it fades
 PIN = (0.03, 8.0, None)  # ... then a narrow one that meets each hint at its own pixel
