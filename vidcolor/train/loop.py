@@ -206,10 +206,9 @@ def train_step(model, opt, rgb: torch.Tensor, gen: torch.Generator, p: dict, bin
     return terms
 
 
-def freeze_encoder(model, convs: int) -> list[torch.nn.Module]:
-    """Stop training the first ``convs`` convolutions of the encoder (and the layers between them);
-    returns the frozen layers. Their batch norms are put in eval mode, so call this after
-    ``model.train()``."""
+def freeze_encoder(model, convs: int) -> None:
+    """Stop training the first ``convs`` convolutions of the encoder (and the layers between them).
+    Their batch norms are put in eval mode, so call this after ``model.train()``."""
     layers = list(model.encoder)
     starts = [i for i, m in enumerate(layers) if isinstance(m, torch.nn.Conv2d)]
     if not 0 <= convs <= len(starts):
@@ -217,7 +216,6 @@ def freeze_encoder(model, convs: int) -> list[torch.nn.Module]:
     frozen = layers[:starts[convs]] if convs < len(starts) else layers
     for m in frozen:
         m.requires_grad_(False).eval()
-    return frozen
 
 
 def _lr(step: int, total: int, base: float, warmup: int, schedule: str) -> float:
