@@ -6,6 +6,7 @@ import errno
 
 from vidcolor.errors import HintsError, PhotoError, VideoError, WeightsError
 
+from .reference_sidecar import ReferenceListError
 from .workers import ModelUnavailable
 
 
@@ -27,6 +28,9 @@ def describe(error: BaseException, doing: str) -> tuple[str, str]:
         return "Permission denied", f"Could not {doing}: permission denied.\n\n{text}"
     if isinstance(error, PhotoError):
         return "Cannot use this image", text
+    if isinstance(error, ReferenceListError):
+        return ("Cannot use the reference photos file",
+                f"{text}\n\nIt is shown without them; changing its reference photos replaces the file.")
     if isinstance(error, HintsError):
         return ("Cannot use the hints file",
                 f"{text}\n\nThe photo is shown without them; placing a hint replaces the file.")

@@ -104,6 +104,18 @@ class DeleteHint(QUndoCommand):
         self._hints._insert(self._index, self._hint)
 
 
+class AddHints(QUndoCommand):
+    def __init__(self, hints: HintList, new: list[Hint], text: str = "Add Hints"):
+        super().__init__(text)
+        self._hints, self._old, self._new = hints, hints.hints(), list(new)
+
+    def redo(self) -> None:
+        self._hints._set_all(self._old + self._new)
+
+    def undo(self) -> None:
+        self._hints._set_all(self._old)
+
+
 class ClearHints(QUndoCommand):
     def __init__(self, hints: HintList):
         super().__init__("Clear Hints")

@@ -1,5 +1,6 @@
 """The colour hints drawn over the photo: small rings filled with each hint's colour, that can be
-selected, dragged, recoloured (double click) and deleted or recoloured from a context menu.
+selected, dragged, recoloured (double click) and deleted or recoloured from a context menu; and,
+fainter and smaller, the points a reference photo gave (they are not edited here).
 
 The layer only draws and interprets the mouse; every change it asks for goes out as a signal, so
 the editor can make it an undoable command. While a marker is dragged it is drawn where the mouse
@@ -17,6 +18,8 @@ from .hint_edits import HintList
 MARKER_RADIUS = 7.0  # logical pixels: big enough to see the colour, small enough not to hide the spot
 GRAB_RADIUS = 11.0  # a press this close to a marker's centre takes it
 SELECTED = QColor(61, 174, 233)  # the Fusion style's highlight blue
+MATCHED_RADIUS = 3.5  # a reference's points: many and close, so small and faint not to hide the picture
+MATCHED_ALPHA = 150
 
 
 class HintsLayer(QObject):
@@ -39,6 +42,7 @@ class HintsLayer(QObject):
         self._pending: QPointF | None = None  # where a hint is about to go (its colour being chosen)
         self._scale = 1.0  # image points per hint pixel (a video's frame is shown reduced)
         self._shows = None  # which hints have a marker: all, or those of the frame shown (a video)
+        self._matched: list = []  # the points the references gave the result shown
         hints.changed.connect(self._hints_changed)
         hints.reset.connect(self._hints_changed)
         view.set_overlay(self)
@@ -59,6 +63,14 @@ class HintsLayer(QObject):
         if self._selected is not None and (self._selected >= len(self._hints) or not self.shown(self._selected)):
             self.select(None)
         self._view.update()
+
+    def set_matched(self, hints: list) -> None:
+        """The points the reference photos gave the result shown (at hint pixels)."""
+        self._matched = list(hints)
+        self._view.update()
+
+    def matched(self) -> list:
+        return list(self._matched)
 
     def shown(self, i: int) -> bool:
         """Whether hint ``i`` has a marker on the picture shown."""
@@ -107,12 +119,24 @@ class HintsLayer(QObject):
         if not self._enabled:
             return
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        for h in self._matched:
+            self._paint_matched(p, view, self.image_point(h.x, h.y), QColor(h.color))
         for i in range(len(self._hints)):
             if not self.shown(i):
                 continue
             self._paint_marker(p, view, self._centre(i), QColor(self._hints[i].color), i == self._selected)
         if self._pending is not None:
             self._paint_marker(p, view, self._pending, None, True)
+
+    @staticmethod
+    def _paint_matched(p: QPainter, view, point: QPointF, fill: QColor) -> None:
+        fill.setAlpha(MATCHED_ALPHA)
+        for centre, pane in view.image_positions(point):
+            p.setClipRect(pane)
+            p.setPen(QPen(QColor(255, 255, 255, MATCHED_ALPHA), 1))
+            p.setBrush(fill)
+            p.drawEllipse(centre, MATCHED_RADIUS, MATCHED_RADIUS)
+        p.setClipping(False)
 
     @staticmethod
     def _paint_marker(p: QPainter, view, point: QPointF, fill: QColor | None, selected: bool) -> None:

@@ -21,6 +21,7 @@ from vidcolor.video.options import VideoOptions
 from .hint_sidecar import read_hints
 from .images import Pyramid, to_qimage
 from .photo_cache import PhotoCache
+from .reference_sidecar import read_references
 from .workers import JobContext
 
 PREVIEW_MIN_RATIO = 1.5  # a photo this many times the screen's size first gets a quick preview
@@ -112,6 +113,15 @@ class OpenedPhoto:
     hints: list = field(default_factory=list)  # the colour hints saved with it (vidcolor.hints.Hint)
     hints_file: Path | None = None  # where they are kept
     hints_error: Exception | None = None  # its hints file could not be used (the photo still opens)
+    references: list = field(default_factory=list)  # its reference photos (reference_sidecar.LoadedReference)
+    references_error: Exception | None = None  # some could not be used: they are left out
+
+
+@dataclass
+class MatchedPoints:
+    """The hints a photo's references gave its result (those the user's own did not clear)."""
+
+    hints: list
 
 
 @dataclass
@@ -121,10 +131,13 @@ class OpenedVideo:
     hints: list = field(default_factory=list)  # its colour hints, each at the time of its frame
     hints_file: Path | None = None
     hints_error: Exception | None = None
+    references: list = field(default_factory=list)
+    references_error: Exception | None = None
 
 
-def open_media(ctx: JobContext, path: Path, hints_file: Path | None = None):
-    """The photo or video at ``path``; a photo with its hints from ``hints_file``."""
+def open_media(ctx: JobContext, path: Path, hints_file: Path | None = None, references_file: Path | None = None):
+    """The photo or video at ``path``, with its hints from ``hints_file`` and its reference
+    photos from ``references_file``."""
     from vidcolor.errors import HintsError
     from vidcolor.photo import PhotoError, read_photo
 
@@ -132,14 +145,14 @@ def open_media(ctx: JobContext, path: Path, hints_file: Path | None = None):
     _shown_frame.clear()
     kind = media_kind(path)
     if kind == "video":
-        return _open_video(path, hints_file)
+        return _with_references(_open_video(path, hints_file), references_file)
     try:
         photo = read_photo(path)
     except PhotoError as photo_error:
         if kind == "photo":
             raise
         try:  # an unfamiliar extension may still be a video
-            return _open_video(path, hints_file)
+            return _with_references(_open_video(path, hints_file), references_file)
         except ValueError:
             raise photo_error from None
     opened = OpenedPhoto(path, photo, Pyramid(to_qimage(photo.pixels, photo.alpha)), [], hints_file)
@@ -147,6 +160,26 @@ def open_media(ctx: JobContext, path: Path, hints_file: Path | None = None):
         opened.hints = read_hints(hints_file, photo.size)
     except HintsError as e:
         opened.hints_error = e
+    return _with_references(opened, references_file)
+
+
+def _with_references(opened, listing: Path | None):
+    """``opened`` with the references in ``listing``; those that cannot be used are left out, and
+    one error names them all."""
+    from vidcolor.errors import ReferencePhotoError
+
+    from .reference_sidecar import ReferenceListError
+
+    try:
+        opened.references, errors = read_references(listing)
+    except ReferenceListError as e:
+        opened.references_error = e
+        return opened
+    if errors:
+        opened.references_error = ReferencePhotoError(
+            "\n".join(str(e) for e in errors) + f"\n\n{opened.path.name} is shown without "
+            + ("it" if len(errors) == 1 else "them") + "; changing its reference photos saves the list without "
+            + ("it." if len(errors) == 1 else "them."))
     return opened
 
 
@@ -166,8 +199,10 @@ def _open_video(path: Path, hints_file: Path | None = None) -> OpenedVideo:
 
 
 def colorize_photo(ctx: JobContext, photo, settings: RenderSettings, hints=(), cache: PhotoCache | None = None,
-                   preview_side: int | None = None) -> tuple[np.ndarray, Pyramid]:
-    """The photo colourised at full resolution with its ``hints``, as ``vidcolor photo`` makes it.
+                   preview_side: int | None = None, references=()) -> tuple[np.ndarray, Pyramid]:
+    """The photo colourised at full resolution with its ``hints`` and ``references``, as
+    ``vidcolor photo`` makes it; the points the references gave are sent first, as
+    :class:`MatchedPoints` (when there are references).
 
     A photo much larger than the screen (``preview_side``: its longer side there, in device
     pixels) is first joined at that size and sent as a partial result, a quick :class:`Pyramid`:
@@ -181,7 +216,13 @@ def colorize_photo(ctx: JobContext, photo, settings: RenderSettings, hints=(), c
     hints = list(hints)
     H, W = photo.pixels.shape[:2]
     check_inside(hints, W, H)
-    ab = c.predict_ab_hinted(cache.l_net(c), [hints], (W, H))[0]
+    L_net = cache.l_net(c)
+    if references:
+        from vidcolor.reference import merge_hints
+
+        hints += cache.matched(c, references)
+        ctx.partial(MatchedPoints([h for h in merge_hints(hints, L_net[0, 0].cpu(), (W, H)) if h.matched]))
+    ab = c.predict_ab_hinted(L_net, [hints], (W, H))[0]
     if preview_side and max(W, H) >= PREVIEW_MIN_RATIO * preview_side:
         L, alpha = cache.reduced(preview_side)
         ctx.partial(Pyramid(to_qimage(c.join_to_numpy(L, ab, np.dtype(np.uint8)), alpha)))
@@ -191,12 +232,12 @@ def colorize_photo(ctx: JobContext, photo, settings: RenderSettings, hints=(), c
 
 
 def save_photo(ctx: JobContext, dst: Path, photo, rgb: np.ndarray | None, settings: RenderSettings,
-               hints=()) -> Path:
+               hints=(), references=()) -> Path:
     from vidcolor.photo import colorize_photo as colorize
     from vidcolor.photo import write_photo
 
     if rgb is None:  # the shown result is older than the settings or hints: make the current one
-        rgb = colorize(_configured(ctx, settings), photo, hints=list(hints))
+        rgb = colorize(_configured(ctx, settings), photo, hints=list(hints), references=list(references) or None)
     write_photo(dst, rgb, photo.alpha, photo.icc, photo.exif)
     return dst
 
@@ -228,10 +269,17 @@ def frame_hints(hints, own: float, fps: float, scale: float) -> list:
     return [h.scaled(scale) for h in hints if h.on_frame(own, fps)]
 
 
+def frame_references(references, own: float, fps: float) -> list | None:
+    """The references for the frame at its own time ``own`` on its own: those for every shot, and
+    those added on this frame (the preview and the render follow them through their shots)."""
+    on = [r for r in references if r.t is None or abs(r.t - own) <= 0.5 / (fps or 25.0)]
+    return on or None
+
+
 # -- video ---------------------------------------------------------------------------------------------
 def video_frame(ctx: JobContext, path: Path, seconds: float, max_side: int | None,
                 settings: RenderSettings, hints=(), width: int = 0,
-                fps: float = 25.0) -> tuple[float, QImage, QImage]:
+                fps: float = 25.0, references=()) -> tuple[float, QImage, QImage]:
     """The frame shown at ``seconds``: its own time, and the original and colourised pictures. The
     original is sent ahead so scrubbing shows motion at once. The hints placed on this frame
     (``hints`` at the pixels of the video, ``width`` display pixels wide) colour it."""
@@ -242,11 +290,12 @@ def video_frame(ctx: JobContext, path: Path, seconds: float, max_side: int | Non
         return own, before, None
     on = frame_hints(hints, own, fps, rgb.shape[1] / width) if hints and width else []
     colorizer = _configured(ctx, settings)
-    return own, before, to_qimage(colorizer.colorize_image(rgb, hints=on))
+    refs = frame_references(references, own, fps)
+    return own, before, to_qimage(colorizer.colorize_image(rgb, hints=on, references=refs))
 
 
 def save_frame(ctx: JobContext, path: Path, seconds: float, dst: Path, settings: RenderSettings,
-               hints=(), fps: float = 25.0) -> Path:
+               hints=(), fps: float = 25.0, references=()) -> Path:
     """Save the frame shown at ``seconds`` (give a frame's own time to save exactly that frame),
     with the ``hints`` placed on it."""
     from vidcolor.photo import write_photo
@@ -254,7 +303,7 @@ def save_frame(ctx: JobContext, path: Path, seconds: float, dst: Path, settings:
     own, rgb = ctx.frame_reader(path).read_at(seconds)
     on = frame_hints(hints, own, fps, 1.0) if hints else []
     colorizer = _configured(ctx, settings)
-    write_photo(dst, colorizer.colorize_image(rgb, hints=on))
+    write_photo(dst, colorizer.colorize_image(rgb, hints=on, references=frame_references(references, own, fps)))
     return dst
 
 
@@ -271,7 +320,7 @@ class FollowingHints:
 
 
 def preview(ctx: JobContext, path: Path, start: float, seconds: float, strength: float,
-            max_side: int, settings: RenderSettings, hints=()) -> int:
+            max_side: int, settings: RenderSettings, hints=(), references=()) -> int:
     """Colourise a short range (with the video's ``hints``, followed through their shots first,
     reported as :class:`FollowingHints` by the percent) and send each frame no sooner than its own
     time would play it."""
@@ -285,7 +334,8 @@ def preview(ctx: JobContext, path: Path, start: float, seconds: float, strength:
             ctx.partial(FollowingHints(min(1.0, done / total)))
 
     frames = preview_frames(_configured(ctx, settings), path, start, seconds, max_side=max_side, strength=strength,
-                            hints=list(hints) or None, cancel=ctx.cancel, progress=following)
+                            hints=list(hints) or None, cancel=ctx.cancel, progress=following,
+                            references=list(references) or None)
     t0 = first = None
     shown = 0
     try:
@@ -305,22 +355,26 @@ def preview(ctx: JobContext, path: Path, start: float, seconds: float, strength:
 
 
 def resumable_frames(ctx: JobContext, src: Path, dst: Path, settings: RenderSettings, options: VideoOptions,
-                     hints=()) -> int:
+                     hints=(), references=()) -> int:
     """How many frames :func:`render_video` with these settings keeps from an interrupted render of
     ``dst`` (0: it starts over)."""
     from vidcolor.video.segments import interrupted_frames, render_fingerprint
 
-    return interrupted_frames(dst, render_fingerprint(_configured(ctx, settings), src, options, list(hints)))
+    return interrupted_frames(dst, render_fingerprint(_configured(ctx, settings), src, options, list(hints),
+                                                      list(references) or None))
 
 
 def render_video(ctx: JobContext, src: Path, dst: Path, model, device: str, settings: RenderSettings,
-                 options: VideoOptions, hints=()):
+                 options: VideoOptions, hints=(), references=()):
     """The full render, on its own thread with its own Colorizer around a copy of the model, with
-    the video's colour ``hints``."""
+    the video's colour ``hints`` and ``references``."""
     from vidcolor.engine import Colorizer
+    from vidcolor.reference import Reference
     from vidcolor.video.pipeline import colorize_video
 
     colorizer = Colorizer(model, device, settings=settings)
+    # Copies: what matching keeps of a reference must not be shared with the engine thread's scrubbing.
+    references = [Reference(r.rgb, r.name, r.t) for r in references]
     last = [0.0]
 
     def progress(info) -> None:
@@ -330,4 +384,4 @@ def render_video(ctx: JobContext, src: Path, dst: Path, model, device: str, sett
             ctx.partial(info)
 
     return colorize_video(colorizer, src, dst, options, progress=progress, cancel=ctx.cancel,
-                          hints=list(hints) or None)
+                          hints=list(hints) or None, references=references or None)

@@ -32,6 +32,8 @@ from .compare_view import SIDE, SINGLE, SPLIT, CompareView
 from .errors import describe
 from .hint_editor import HintEditor
 from .photo_cache import PhotoCache
+from .reference_editor import ReferenceEditor
+from .reference_strip import ReferenceStrip
 from .render_bar import RenderBar
 from .settings_panel import AppSettings, SettingsPanel
 from .video_panel import VideoPanel
@@ -67,6 +69,7 @@ class PhotoDoc:
         self.result = None  # full-precision RGB of the last colourisation
         self.result_key = None  # the settings and hints it was made with
         self.after = None
+        self.matched = []  # the points the references gave the result (vidcolor.hints.Hint)
         self.cache = PhotoCache(opened.photo)  # used by the engine thread only
 
 
@@ -94,6 +97,8 @@ class MainWindow(QMainWindow):
         self.video_panel = VideoPanel(self.engine, self.view, self.settings_panel.settings)
         self.render_bar = RenderBar()
         self.hint_editor = HintEditor(self, self.engine, self.view, self.store, self.settings_panel.settings)
+        self.reference_strip = ReferenceStrip()
+        self.references = ReferenceEditor(self, self.engine, self.reference_strip, self.hint_editor, self.store)
         self._build_layout()
         self._build_actions()
         self._build_status_bar()
@@ -112,6 +117,10 @@ class MainWindow(QMainWindow):
         self.video_panel.frameShown.connect(self.hint_editor.show_frame)
         self.hint_editor.errorOccurred.connect(self.show_error)
         self.hint_editor.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.references.changed.connect(self._references_changed)
+        self.references.errorOccurred.connect(self.show_error)
+        self.references.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.references.turn_action.triggered.connect(self.turn_matched_into_hints)
         self._applied = self.settings_panel.settings()
         self._start_model(colorizer, model_path)
         self._update_actions()
@@ -123,6 +132,7 @@ class MainWindow(QMainWindow):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
         lay.addWidget(self.view, 1)
+        lay.addWidget(self.reference_strip)
         lay.addWidget(self.video_panel)
         lay.addWidget(self.render_bar)
         self.video_panel.hide()
@@ -203,6 +213,7 @@ class MainWindow(QMainWindow):
         hints = self.hint_editor
         for a in (hints.undo_action, hints.redo_action, hints.clear_action):
             self.addAction(a)  # shortcuts work even when the menu is hidden
+        refs = self.references
         menu = self.menuBar().addMenu("&Edit")
         menu.addAction(hints.undo_action)
         menu.addAction(hints.redo_action)
@@ -211,6 +222,9 @@ class MainWindow(QMainWindow):
         menu.addSeparator()
         menu.addAction(hints.delete_action)
         menu.addAction(hints.clear_action)
+        menu.addSeparator()
+        menu.addAction(refs.add_action)
+        menu.addAction(refs.turn_action)
         menu = self.menuBar().addMenu("&View")
         for a in (self.split_action, self.side_action, self.single_action):
             menu.addAction(a)
@@ -242,6 +256,8 @@ class MainWindow(QMainWindow):
         bar.addSeparator()
         bar.addAction(self.fit_action)
         bar.addAction(self.actual_action)
+        bar.addSeparator()
+        bar.addAction(refs.add_action)
         self.addToolBar(bar)
         self.toolbar = bar
         for button in bar.findChildren(QWidget):
@@ -324,7 +340,8 @@ class MainWindow(QMainWindow):
         self.video_panel.stop_preview(show_frame=False)
         self.engine.cancel("view")  # whatever was being colourised for the old file is moot
         hints_file = self.hint_editor.places.path_for(path)
-        self.engine.submit("open", partial(jobs.open_media, path=path, hints_file=hints_file),
+        self.engine.submit("open", partial(jobs.open_media, path=path, hints_file=hints_file,
+                                           references_file=self.references.listing_for(path)),
                            on_done=self._opened, on_error=lambda e: self._open_failed(path, e))
 
     def _opened(self, opened) -> None:
@@ -333,11 +350,13 @@ class MainWindow(QMainWindow):
         self.view.set_show_original(False)
         self.before_action.setChecked(False)
         self.setWindowTitle(f"{opened.path.name} — vidcolor")
+        self.hint_editor.layer.set_matched([])
         if isinstance(opened, jobs.OpenedPhoto):
             self.video_panel.unload()
             self.video_panel.hide()
             self.doc = PhotoDoc(opened)
             self.hint_editor.load(opened.path, opened.photo, opened.hints, opened.hints_file)
+            self.references.load(opened.path, opened.references, self.references.listing_for(opened.path), False)
             pixels = opened.photo.pixels
             depth = "16-bit" if pixels.dtype.itemsize == 2 else "8-bit"
             colour = "gray" if pixels.ndim == 2 else "RGB"
@@ -352,14 +371,17 @@ class MainWindow(QMainWindow):
             info = opened.info
             self.hint_editor.load_video(opened.path, (info.width, info.height), float(info.fps or 0),
                                         opened.hints, opened.hints_file)
+            self.references.load(opened.path, opened.references, self.references.listing_for(opened.path), True)
             self.info_label.setText(
                 f"{opened.path.name} · {info.width} × {info.height} · {float(info.fps):.3g} fps · "
                 f"{info.frame_count or '?'} frames · {info.codec}{' · audio' if info.has_audio else ''}")
             self.view.clear()
             self.video_panel.show()
-            self.video_panel.load(opened, opened.hints)
+            self.video_panel.load(opened, opened.hints, self.references.references())
         if opened.hints_error is not None:
             self.show_error(opened.hints_error, f"use the hints saved for {opened.path.name}")
+        if opened.references_error is not None:
+            self.show_error(opened.references_error, f"use the reference photos saved for {opened.path.name}")
         self._update_actions()
         if isinstance(opened, jobs.OpenedVideo):
             self._offer_resume(opened.path)
@@ -382,9 +404,18 @@ class MainWindow(QMainWindow):
         elif self.video_panel.video is not None:
             self.video_panel.set_hints(self.hint_editor.hints())
 
+    def _references_changed(self) -> None:
+        if self.doc is not None:
+            self._colorize_photo()
+        elif self.video_panel.video is not None:
+            self.video_panel.set_references(self.references.references())
+        self._update_actions()
+
     def _result_key(self) -> tuple:
-        """What the photo's colours depend on: the render settings and the hints."""
-        return (*self.settings_panel.settings().render_key(), tuple(self.hint_editor.hints()))
+        """What the photo's colours depend on: the render settings, the reference photos and the
+        hints (last)."""
+        return (*self.settings_panel.settings().render_key(), tuple(self.references.references()),
+                tuple(self.hint_editor.hints()))
 
     def _colorize_photo(self) -> None:
         doc = self.doc
@@ -395,21 +426,32 @@ class MainWindow(QMainWindow):
         self.view.set_pending("Colourising…")
         # A newer request (a hint dragged again, a setting moved) cancels this one.
         fn = partial(jobs.colorize_photo, photo=doc.photo, settings=s.render_settings(), hints=key[-1],
-                     cache=doc.cache, preview_side=self.view.display_side())
-        self.engine.submit("view", fn, on_done=lambda r: self._photo_colorized(doc, key, r),
+                     cache=doc.cache, preview_side=self.view.display_side(), references=key[-2])
+        matched = []  # what this request's references gave, sent ahead of its result
+        self.engine.submit("view", fn, on_done=lambda r: self._photo_colorized(doc, key, r, matched),
                            on_error=lambda e: self._photo_failed(doc, e),
-                           on_partial=lambda preview: self._photo_preview(doc, preview))
+                           on_partial=lambda part: self._photo_partial(doc, part, matched))
 
-    def _photo_preview(self, doc: PhotoDoc, preview) -> None:
-        if doc is self.doc:
-            self.view.set_after(preview)
+    def _photo_partial(self, doc: PhotoDoc, part, matched: list) -> None:
+        if isinstance(part, jobs.MatchedPoints):
+            matched[:] = part.hints
+        elif doc is self.doc:
+            self.view.set_after(part)
 
-    def _photo_colorized(self, doc: PhotoDoc, key, result) -> None:
+    def _photo_colorized(self, doc: PhotoDoc, key, result, matched=()) -> None:
         doc.result, doc.after = result
         doc.result_key = key
+        doc.matched = list(matched)
         if doc is self.doc:
             self.view.set_after(doc.after)
+            self.hint_editor.layer.set_matched(doc.matched)
             self._update_actions()
+
+    def turn_matched_into_hints(self) -> None:
+        """The points the references gave the photo shown become ordinary hints, and the references go."""
+        doc = self.doc
+        if doc is not None and doc.result_key == self._result_key():
+            self.references.turn_into_hints(doc.matched)
 
     def _photo_failed(self, doc: PhotoDoc, error) -> None:
         if doc is self.doc:
@@ -445,11 +487,12 @@ class MainWindow(QMainWindow):
             key = self._result_key()
             rgb = doc.result if doc.result_key == key else None
             fn = partial(jobs.save_photo, dst=path, photo=doc.photo, rgb=rgb, settings=s.render_settings(),
-                         hints=key[-1])
+                         hints=key[-1], references=key[-2])
         elif self.video_panel.video is not None:
             fn = partial(jobs.save_frame, path=self.video_panel.video.path,
                          seconds=self.video_panel.position_seconds(), dst=path, settings=s.render_settings(),
-                         hints=tuple(self.hint_editor.hints()), fps=self.video_panel.fps())
+                         hints=tuple(self.hint_editor.hints()), fps=self.video_panel.fps(),
+                         references=tuple(self.references.references()))
         else:
             return
         self.statusBar().showMessage(f"Saving {path.name}…")
@@ -487,9 +530,9 @@ class MainWindow(QMainWindow):
         self._render_starting = True
         self._update_actions()
         # The render gets its own copy of the model so scrubbing stays possible meanwhile.
-        hints = self.hint_editor.hints()
+        hints, references = self.hint_editor.hints(), self.references.references()
         self.engine.submit("render-prep", jobs.copy_model,
-                           on_done=lambda r: self._start_render(video.path, dst, r, s, hints),
+                           on_done=lambda r: self._start_render(video.path, dst, r, s, hints, references),
                            on_error=self._render_start_failed)
 
     def _render_start_failed(self, error) -> None:
@@ -497,14 +540,15 @@ class MainWindow(QMainWindow):
         self._update_actions()
         self.show_error(error, "start the render")
 
-    def _start_render(self, src: Path, dst: Path, model_and_device, s: AppSettings, hints=()) -> None:
+    def _start_render(self, src: Path, dst: Path, model_and_device, s: AppSettings, hints=(),
+                      references=()) -> None:
         self._render_starting = False
         if self._closing:
             return
         model, device = model_and_device
         # Remembered until it finishes: after a crash, opening the video offers to resume it.
         self._store_renders({**self._interrupted_renders(), str(src): str(dst)})
-        self.render_bar.start(src, dst, model, device, s.render_settings(), s.video_options(), hints)
+        self.render_bar.start(src, dst, model, device, s.render_settings(), s.video_options(), hints, references)
         self._update_actions()
 
     def _interrupted_renders(self) -> dict[str, str]:
@@ -529,7 +573,8 @@ class MainWindow(QMainWindow):
         # will happen is offered.
         self.engine.submit("resume-check", partial(jobs.resumable_frames, src=src, dst=Path(dst),
                                                    settings=s.render_settings(), options=s.video_options(),
-                                                   hints=tuple(self.hint_editor.hints())),
+                                                   hints=tuple(self.hint_editor.hints()),
+                                                   references=tuple(self.references.references())),
                            on_done=lambda frames: self._ask_resume(src, Path(dst), frames),
                            on_error=lambda e: self.show_error(e, f"check the interrupted render of {src.name}"))
 
@@ -589,6 +634,9 @@ class MainWindow(QMainWindow):
         self.render_action.setEnabled(is_video and not rendering)
         self.video_panel.render_button.setEnabled(not rendering)
         self.preview_action.setEnabled(is_video)
+        doc = self.doc
+        self.references.turn_action.setEnabled(doc is not None and bool(doc.matched)
+                                               and doc.result_key == self._result_key())
 
     # -- recent files ------------------------------------------------------------------------------
     def recent_files(self) -> list[str]:
@@ -656,7 +704,9 @@ class MainWindow(QMainWindow):
                           "Space or B shows the original.</p>"
                           "<p>Click the photo (or a video's frame) to give a colour hint there; drag a "
                           "hint to move it, "
-                          "double-click it to recolour it, Delete removes it.</p>")
+                          "double-click it to recolour it, Delete removes it.</p>"
+                          "<p>Add a colour photo of what it shows (Edit ▸ Add Reference Photo…, or drop it on "
+                          "the strip under the picture): its colours are used where its content matches.</p>")
 
     def closeEvent(self, event) -> None:
         if self.render_bar.is_running():

@@ -1,6 +1,6 @@
 """What the open photo's colourisations share, so that a hint change only runs the network and
-the joins: its full-resolution L*, the network's input per render size, and a reduced L* (and
-alpha) at the screen's size for the quick preview.
+the joins: its full-resolution L*, the network's input per render size, the points its reference
+photos give, and a reduced L* (and alpha) at the screen's size for the quick preview.
 
 Used on the engine thread only (its jobs run one at a time), so it needs no lock.
 """
@@ -16,6 +16,7 @@ class PhotoCache:
         self.photo = photo
         self._l_full = None
         self._l_net: dict[tuple, object] = {}
+        self._matched: dict[tuple, list] = {}
         self._reduced: dict[int, tuple] = {}
 
     def l_full(self):
@@ -35,6 +36,16 @@ class PhotoCache:
             self._l_net.clear()  # one size at a time: a changed setting makes the old one moot
             self._l_net[key] = colorizer.network_input(self.l_full().to(colorizer.device))
         return self._l_net[key]
+
+    def matched(self, colorizer, references) -> list:
+        """The hints (``matched``) that ``references`` give the photo; they depend on neither the
+        render settings nor the user's hints."""
+        from vidcolor.reference import match_references
+
+        key = (tuple(references), id(colorizer.model), str(colorizer.device))
+        if key not in self._matched:
+            self._matched = {key: match_references(colorizer, self.l_full(), list(references))}
+        return list(self._matched[key])
 
     def reduced(self, side: int) -> tuple:
         """(L* ``(1, h, w)``, alpha or None) with the longer side ``side``, area-averaged."""

@@ -75,14 +75,15 @@ class RenderBar(QFrame):
         return self._output
 
     def start(self, src: Path, dst: Path, model, device: str, settings: RenderSettings, options: VideoOptions,
-              hints=()) -> None:
+              hints=(), references=()) -> None:
         if self._thread is not None:
             raise RuntimeError("a render is already running")
         self._output = Path(dst)
         self._started = time.monotonic()
         self.last_report = None
         thread = TaskThread(partial(jobs.render_video, src=Path(src), dst=self._output, model=model, device=device,
-                                    settings=settings, options=options, hints=tuple(hints)))
+                                    settings=settings, options=options, hints=tuple(hints),
+                                    references=tuple(references)))
         thread.jobPartial.connect(lambda _id, info: self._on_progress(info))
         thread.jobFinished.connect(lambda _id, report: self._on_done(report))
         thread.jobFailed.connect(lambda _id, error: self._on_failed(error))

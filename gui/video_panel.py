@@ -106,6 +106,7 @@ class VideoPanel(QWidget):
         self._shown_at: tuple[int, float] | None = None  # (frame index, its own time) of the picture on screen
         self.preview_shown = 0  # frames shown by the last preview
         self._hints: tuple = ()  # the video's colour hints (vidcolor.hints.Hint), each at its frame's time
+        self._references: tuple = ()  # its reference photos (vidcolor.reference.Reference)
 
         style = self.style()
         self.preview_button = QToolButton()
@@ -175,15 +176,21 @@ class VideoPanel(QWidget):
         self._update_marks()
         self.refresh()
 
+    def set_references(self, references) -> None:
+        """The video's reference photos changed: show the frame with them."""
+        self._references = tuple(references)
+        self.refresh()
+
     def _update_marks(self) -> None:
         self.timeline.set_marks([(min(self._frames - 1, max(0, round(h.t * self._fps))), h.color)
                                  for h in self._hints if h.t is not None] if self._video is not None else [])
 
-    def load(self, opened: jobs.OpenedVideo, hints=()) -> None:
+    def load(self, opened: jobs.OpenedVideo, hints=(), references=()) -> None:
         self.stop_preview()
         info = opened.info
         self._video = opened
         self._hints = tuple(hints)
+        self._references = tuple(references)
         self._shown_at = None
         self._fps = float(info.fps) if info.fps else 25.0
         frames = int(info.frame_count) or round(float(info.duration) * self._fps)
@@ -203,7 +210,7 @@ class VideoPanel(QWidget):
         self._engine.cancel("view")
         self._video = None
         self._shown_key = None
-        self._hints = ()
+        self._hints = self._references = ()
         self.timeline.set_marks([])
         self.frameShown.emit(None)
 
@@ -233,7 +240,7 @@ class VideoPanel(QWidget):
             return
         frame = self.timeline.value()
         settings = self._settings()
-        key = (frame, settings.render_key(), self._hints)
+        key = (frame, settings.render_key(), self._hints, self._references)
         if key == self._shown_key:
             return
         self._view.set_pending("Colourising…")
@@ -242,7 +249,7 @@ class VideoPanel(QWidget):
             "view",
             partial(jobs.video_frame, path=video.path, seconds=self._seconds_of(frame), max_side=SCRUB_MAX_SIDE,
                     settings=settings.render_settings(), hints=self._hints, width=video.info.width,
-                    fps=self._fps),
+                    fps=self._fps, references=self._references),
             on_done=lambda r: self._frame_ready(video, key, r),
             on_error=lambda e: self._frame_failed(video, e),
             on_partial=lambda r: self._frame_original(video, r))
@@ -304,7 +311,7 @@ class VideoPanel(QWidget):
             "view",
             partial(jobs.preview, path=video.path, start=first / self._fps, seconds=span,
                     strength=settings.strength, max_side=PREVIEW_MAX_SIDE, settings=settings.render_settings(),
-                    hints=self._hints),
+                    hints=self._hints, references=self._references),
             on_done=lambda n: self._preview_ended(video),
             on_error=lambda e: self._preview_failed(video, e),
             on_partial=lambda f: self._preview_frame(video, f))

@@ -6,11 +6,10 @@ from __future__ import annotations
 import json
 
 import av
-import cv2
 import numpy as np
 import pytest
 import torch
-from video_fixtures import write_clip
+from video_fixtures import write_pan
 
 from vidcolor.cli import main
 from vidcolor.color import rgb_to_lab
@@ -29,15 +28,8 @@ RED = "#B03A2E"  # in sRGB's gamut at the hinted pixel's lightness, so the outpu
 
 @pytest.fixture(scope="module")
 def pan(assets, tmp_path_factory):
-    """A pan over an old photo, then a cut to another: (path, first shot's view x of frame i)."""
-    big = cv2.imread(str(assets / "samples" / "nipomo_1936.jpg"), cv2.IMREAD_GRAYSCALE)
-    big = cv2.resize(big, (W + STEP * SHOT + 8, H + 8), interpolation=cv2.INTER_AREA)
-    other = cv2.imread(str(assets / "samples" / "detroit_1915.jpg"), cv2.IMREAD_GRAYSCALE)
-    other = cv2.resize(other, (W, H), interpolation=cv2.INTER_AREA)
-    frames = [big[4:4 + H, STEP * i:STEP * i + W] for i in range(SHOT)] + [other] * 10
-    path = write_clip(tmp_path_factory.mktemp("pan") / "pan.mp4", frames=len(frames), size=(W, H), rate=FPS,
-                      pictures=frames, bframes=False)
-    return path
+    """A pan over an old photo, then a cut to another (:func:`video_fixtures.write_pan`)."""
+    return write_pan(tmp_path_factory.mktemp("pan") / "pan.mp4", assets, (W, H), SHOT, STEP, FPS)[0]
 
 
 def ab_at(path, index: int, x: float, y: float) -> np.ndarray:

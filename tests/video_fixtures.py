@@ -327,3 +327,19 @@ def leftovers(folder: Path, name: str) -> list[str]:
     """The output ``name`` and any of its temporary files (hidden ``.stem*`` files) still in ``folder``."""
     stem = Path(name).stem
     return sorted(p.name for p in Path(folder).iterdir() if p.name == name or p.name.startswith(f".{stem}"))
+
+
+def write_pan(path: str | Path, assets: Path, size: tuple[int, int], shot: int, step: int,
+              rate: int) -> tuple[Path, np.ndarray]:
+    """A pan over an old photo (``shot`` frames, the view moving ``step`` pixels right per frame,
+    4 pixels down from the top), then a cut to another photo for 10 frames: (the clip, the panned
+    photo, of which frame ``i`` shows columns ``step * i`` on)."""
+    import cv2
+
+    width, height = size
+    big = cv2.imread(str(assets / "samples" / "nipomo_1936.jpg"), cv2.IMREAD_GRAYSCALE)
+    big = cv2.resize(big, (width + step * shot + 8, height + 8), interpolation=cv2.INTER_AREA)
+    other = cv2.imread(str(assets / "samples" / "detroit_1915.jpg"), cv2.IMREAD_GRAYSCALE)
+    other = cv2.resize(other, (width, height), interpolation=cv2.INTER_AREA)
+    frames = [big[4:4 + height, step * i:step * i + width] for i in range(shot)] + [other] * 10
+    return write_clip(path, frames=len(frames), size=size, rate=rate, pictures=frames, bframes=False), big

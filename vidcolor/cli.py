@@ -9,7 +9,7 @@ from pathlib import Path
 
 from . import __version__
 from .batch import DEFAULT_CPUS_PER_WORKER, DEFAULT_PART_SECONDS, DEFAULT_PHOTOS_PER_CALL
-from .errors import HintsError, naming, reported_errors
+from .errors import HintsError, ReferencePhotoError, naming, reported_errors
 from .threads import let_waiting_threads_sleep
 from .video.options import BATCH_DEFAULT_TEXT, DEFAULT_WARMUP, EVERY_DEFAULT_TEXT, VideoOptions
 
@@ -55,10 +55,33 @@ def cmd_photo(args) -> int:
         def report(message: str) -> None:
             bar.write(f"vidcolor: error: {message}", file=sys.stderr)
 
+        references = _references(args.reference, timed=False)  # refused before any work
         failures = colorize_photos(_colorizer(args), args.inputs, args.output, recursive=args.recursive,
                                    overwrite=args.overwrite, suffix=args.format, progress=progress, report=report,
-                                   hints_file=args.hints)
+                                   hints_file=args.hints, references=references)
     return 1 if failures else 0
+
+
+def _references(given: list[str] | None, timed: bool) -> list:
+    """The ``--reference`` photos, loaded (a missing, unreadable or gray one refused, named);
+    ``timed``: each may end in ``@SECONDS``, the time of a frame of the shot it is for."""
+    if not given:
+        return []
+    from .reference import load_reference
+
+    references = []
+    for text in given:
+        path, t = text, None
+        if timed and "@" in text and not Path(text).exists():
+            path, _, seconds = text.rpartition("@")
+            try:
+                t = float(seconds)
+            except ValueError:
+                raise ReferencePhotoError(f"{text}: expected PHOTO or PHOTO@SECONDS (e.g. house.jpg@12.5)") from None
+            if not (t >= 0 and t < float("inf")):
+                raise ReferencePhotoError(f"{text}: the time must be a number of seconds, 0 or more")
+        references.append(load_reference(path, t))
+    return references
 
 
 def cmd_video(args) -> int:
@@ -79,6 +102,9 @@ def cmd_video(args) -> int:
             raise HintsError(f"{args.hints}: hints are for one video, and {len(jobs)} were given")
         hints = load_hints(args.hints)  # a bad file is refused before any work
         check_video_hints(jobs[0][0], hints, f"{args.hints} (for {jobs[0][0]})")
+    references = _references(args.reference, timed=True)
+    if any(r.t is not None for r in references) and len(jobs) != 1:
+        raise ReferencePhotoError(f"a reference with a time (PHOTO@SECONDS) is for one video, and {len(jobs)} were given")
     colorizer = _colorizer(args)
     failures = 0
     for src, dst in jobs:
@@ -96,7 +122,8 @@ def cmd_video(args) -> int:
             with bar:  # closed once, before any message below
                 # Ctrl-C keeps the finished segments: the same command run again resumes the render.
                 report = colorize_video(colorizer, src, dst, options, progress=progress, cancel=cancel,
-                                        overwrite=args.overwrite, hints=hints, keep_on_interrupt=True)
+                                        overwrite=args.overwrite, hints=hints, keep_on_interrupt=True,
+                                        references=references)
         except KeyboardInterrupt:
             print(_kept_render_note(dst), file=sys.stderr)
             raise
@@ -203,6 +230,8 @@ def cmd_eval(args) -> int:
     from .evaluate import SUITE, evaluate_photos, evaluate_suite, format_table
 
     colorizer = _colorizer(args)
+    if args.reference:
+        return _eval_references(colorizer, args)
     if args.inputs:
         if args.sets:
             raise ValueError("--sets chooses sets of the standard suite: give no INPUTS with it")
@@ -220,6 +249,24 @@ def cmd_eval(args) -> int:
         print(f"report: {args.report}")
     if args.sheet:
         print(f"contact sheet{'' if args.inputs else 's'}: {args.sheet}")
+    return 0
+
+
+def _eval_references(colorizer, args) -> int:
+    from .reference_eval import evaluate_references, format_table
+
+    if args.inputs or args.hints:
+        raise ValueError("--reference scores the suite's pairs (--data, --sets): give no INPUTS or --hints with it")
+    sets = [s.strip() for s in (args.sets or "val_ood").split(",") if s.strip()]
+    results = evaluate_references(colorizer, args.data, sets, limit=args.limit, report=args.report,
+                                  sheet_dir=args.sheet, progress=not args.quiet)
+    for name, result in results.items():
+        print(f"\n{name} (colour from a reference photo; gain over the automatic result):")
+        print(format_table(result))
+    if args.report:
+        print(f"report: {args.report}")
+    if args.sheet:
+        print(f"contact sheets: {args.sheet}")
     return 0
 
 
@@ -410,6 +457,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hints", type=Path, metavar="HINTS.json",
                    help="colours you know, at pixels of the (one) input photo: "
                         '{"version": 1, "points": [{"x": 412, "y": 230, "color": "#B03A2E"}]}')
+    p.add_argument("--reference", action="append", metavar="PHOTO",
+                   help="a colour photo of what the inputs show (a later snapshot of the house, a postcard): its "
+                        "colour is taken where its content matches; give it again for more photos")
     _add_render_args(p)
     p.set_defaults(func=cmd_photo)
 
@@ -426,6 +476,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="colours you know, each at pixels of the (one) input video's frame at time t (seconds), "
                         "followed through its shot: "
                         '{"version": 1, "points": [{"x": 412, "y": 230, "color": "#B03A2E", "t": 12.48}]}')
+    p.add_argument("--reference", action="append", metavar="PHOTO[@SECONDS]",
+                   help="a colour photo of what the video shows, its colour taken where its content matches and "
+                        "followed through the shot: PHOTO for every shot, PHOTO@12.5 for the shot at 12.5 s; "
+                        "give it again for more photos")
     p.add_argument("--timings", action="store_true",
                    help="print where the time went (decoding, colourising, encoding) to find the bottleneck")
     _add_render_args(p)
@@ -460,6 +514,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hints", type=int, default=0, metavar="N",
                    help="also score N colour hints per photo at random pixels with the truth's colour: PSNR "
                         "gain over the automatic result, a*b* error at the hints and the share within 6 units")
+    p.add_argument("--reference", action="store_true",
+                   help="score colour from a reference photo instead, on pairs built from the suite's sets "
+                        "(val_ood: its photos and the clips of video/; tune: the held-out sources): frames seconds "
+                        "apart, two overlapping crops of a photo, and an unrelated photo; gain over the automatic "
+                        "result and false colour (--limit: photos and clips each)")
     p.add_argument("--report", type=Path, help="write settings, per-image and summary numbers as JSON")
     p.add_argument("--sheet", type=Path, help="write a contact sheet (input / ours / truth): a .jpg/.png file "
                    "for INPUTS, a folder (one SET.jpg per set) for the suite")

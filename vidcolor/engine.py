@@ -9,7 +9,6 @@ fusion gives the classifier a letterboxed square, as the paper pads its input).
 
 from __future__ import annotations
 
-import math
 import os
 import threading
 from pathlib import Path
@@ -23,7 +22,8 @@ from .devices import accelerated
 from .errors import Cancelled
 from .hints import Hint, check_inside, hint_map, pin_to_hints
 from .join import check_cancel, from_unit_float, join_cpu, join_torch
-from .model import FusionColorizer, fold_batch_norms, round_to_multiple
+from .model import FusionColorizer, fold_batch_norms, network_shape
+from .reference import Reference, match_references, merge_hints
 from .settings import RenderSettings
 from .weights import load_colorizer
 
@@ -63,12 +63,6 @@ def _cpu_has_bf16() -> bool:
     return any(f in flags for f in ("avx512_bf16", "amx_bf16"))
 
 
-def network_shape(height: int, width: int, size: int) -> tuple[int, int]:
-    """(h, w) of the network's input: about ``size**2`` pixels at the image's aspect ratio."""
-    scale = size / math.sqrt(height * width)
-    return round_to_multiple(height * scale), round_to_multiple(width * scale)
-
-
 class Colorizer:
     """A loaded model on a device, with render settings; thread-compatible, not thread-safe."""
 
@@ -106,6 +100,14 @@ class Colorizer:
         return self.decode(self.heads(L_net, embedding, hints))
 
     @torch.inference_mode()
+    def backbone_maps(self, L_net: torch.Tensor, strides: tuple[int, ...]) -> list[torch.Tensor]:
+        """The frozen backbone's maps at ``strides`` for network-size L*, float32 on the CPU side
+        of nothing: on self.device (see :meth:`FusionColorizer.backbone_maps`)."""
+        L_net = L_net.to(self.device).contiguous(memory_format=torch.channels_last)
+        with self._autocast():
+            return [m.float() for m in self.model.backbone_maps(L_net, strides)]
+
+    @torch.inference_mode()
     def heads(self, L_net: torch.Tensor, embedding=None, hints: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """The network's raw outputs for network-size L* (see :meth:`FusionColorizer.forward_head`)."""
         L_net = L_net.to(self.device).contiguous(memory_format=torch.channels_last)
@@ -131,16 +133,20 @@ class Colorizer:
 
     # -- numpy images ------------------------------------------------------------------------------
     def colorize_image(self, image: np.ndarray, cancel: threading.Event | None = None,
-                       hints: list[Hint] | None = None) -> np.ndarray:
+                       hints: list[Hint] | None = None, references: list[Reference] | None = None) -> np.ndarray:
         """Colourise one image: gray ``(H, W)`` or RGB ``(H, W, 3)`` (its luminance is used), uint8,
         uint16 or float in [0, 1]. Returns RGB ``(H, W, 3)`` of the same dtype and size. Setting
         ``cancel`` stops a large image within a strip of rows, raising :class:`Cancelled`.
-        ``hints``: colours the user knows, at pixels of the image (:mod:`vidcolor.hints`)."""
-        return self.colorize_batch([image], cancel, None if hints is None else [hints])[0]
+        ``hints``: colours the user knows, at pixels of the image (:mod:`vidcolor.hints`).
+        ``references``: colour photos of what it shows, whose colour is taken where their content
+        matches (:mod:`vidcolor.reference`); the hints win where the two meet."""
+        return self.colorize_batch([image], cancel, None if hints is None else [hints], references)[0]
 
     def colorize_batch(self, images: list[np.ndarray], cancel: threading.Event | None = None,
-                       hints: list[list[Hint]] | None = None) -> list[np.ndarray]:
-        """Colourise several images (with each one's ``hints``); those of one shape share a pass."""
+                       hints: list[list[Hint]] | None = None,
+                       references: list[Reference] | None = None) -> list[np.ndarray]:
+        """Colourise several images (with each one's ``hints``, and ``references`` for all of
+        them); those of one shape share a pass."""
         results: list[np.ndarray | None] = [None] * len(images)
         groups: dict[tuple, list[int]] = {}
         for i, im in enumerate(images):
@@ -151,7 +157,11 @@ class Colorizer:
             check_cancel(cancel)
             L_full = torch.stack([image_to_l(images[i]) for i in idx])
             L_net = self.network_input(L_full.to(self.device))
-            ab = self.predict_ab_hinted(L_net, None if hints is None else [hints[i] for i in idx], (W, H))
+            group_hints = [list(hints[i]) if hints is not None else [] for i in idx]
+            if references:
+                for j, own in enumerate(group_hints):
+                    own += match_references(self, L_full[j:j + 1], references)
+            ab = self.predict_ab_hinted(L_net, group_hints, (W, H))
             for j, i in enumerate(idx):
                 results[i] = self.join_to_numpy(L_full[j], ab[j], images[i].dtype, cancel)
         return results
@@ -161,16 +171,19 @@ class Colorizer:
         """a*b* ``(B, 2, h/2, w/2)`` float32 for network-size L* ``(B, 1, h, w)`` of images of
         ``image_size`` (width, height), each with its ``hints``: the network's prediction with the
         hints as input, then pinned so that each hint's pixel gets its colour and what the network
-        coloured alike nearby follows (:func:`vidcolor.hints.pin_to_hints`). No hints: exactly
-        :meth:`predict_ab`. ``embedding`` as :meth:`predict_ab` takes it."""
+        coloured alike nearby follows (:func:`vidcolor.hints.pin_to_hints`); matched hints (from a
+        reference photo) that the user's own clear are left out (:func:`vidcolor.reference.merge_hints`).
+        No hints: exactly :meth:`predict_ab`. ``embedding`` as :meth:`predict_ab` takes it."""
         if not hints or not any(hints):
             return self.predict_ab(L_net, embedding).float()
+        # L* at a*b*'s size (half the network's, whose sides are multiples of 8).
+        L_ab = F.avg_pool2d(L_net.float(), 2)
+        hints = [merge_hints(h, L_ab[i, 0], image_size) for i, h in enumerate(hints)]
         net = (L_net.shape[-1], L_net.shape[-2])
         maps = torch.stack([hint_map(h, image_size, net) for h in hints])
         out = self.heads(L_net, embedding, maps)
         ab, mean = self.decode(out).float(), self.decode(out, blend=0.0).float()
-        # L* at a*b*'s size (half the network's, whose sides are multiples of 8).
-        L_ab = F.avg_pool2d(L_net.float().to(ab.device), 2)
+        L_ab = L_ab.to(ab.device)
         return torch.stack([pin_to_hints(ab[i], L_ab[i, 0], h, image_size, self.settings.intensity, mean[i])
                             for i, h in enumerate(hints)])
 

@@ -16,6 +16,10 @@ class PhotoError(VidcolorError, ValueError):
     """A photo cannot be read or written; the message says which file and why."""
 
 
+class ReferencePhotoError(PhotoError):
+    """A reference photo is missing, unreadable or has no colour to give; the message names it."""
+
+
 class VideoError(VidcolorError, ValueError):
     """A video cannot be read or written; the message says which file and why."""
 
@@ -47,5 +51,5 @@ def naming(error: BaseException, *paths) -> str:
     return text if any(str(p) in text for p in paths) else f"{paths[0]}: {text}"
 
 
-__all__ = ["VidcolorError", "Cancelled", "PhotoError", "VideoError", "HintsError", "WeightsError", "BatchError",
+__all__ = ["VidcolorError", "Cancelled", "PhotoError", "ReferencePhotoError", "VideoError", "HintsError", "WeightsError", "BatchError",
            "reported_errors", "naming"]

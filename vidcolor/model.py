@@ -157,9 +157,9 @@ class FusionColorizer(nn.Module):
     def num_bins(self) -> int:
         return len(self.ab_bins) if hasattr(self, "ab_bins") else 0
 
-    def _backbone_input(self, L: torch.Tensor) -> torch.Tensor:
+    def _backbone_input(self, L: torch.Tensor, as_is: bool = False) -> torch.Tensor:
         gray = l_to_gray(L).to(L.dtype)
-        if self.fuse_index:
+        if self.fuse_index or as_is:
             # The maps must line up with the encoder's, so the backbone sees the image as it is,
             # only enlarged when it is smaller than the backbone's convolutions can take.
             short = min(gray.shape[-2:])
@@ -180,20 +180,30 @@ class FusionColorizer(nn.Module):
     @torch.no_grad()
     def look(self, L: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """One frozen backbone pass: the global embedding ``(B, E)`` and the maps to fuse."""
-        x = self._backbone_input(L)
+        feats, maps = self._backbone_pass(self._backbone_input(L), self.fuse_index)
+        if self.config.embedding == "pooled":
+            return self.backbone.forward_head(feats, pre_logits=True), maps
+        return self.backbone.forward_head(feats), maps
+
+    @torch.no_grad()
+    def backbone_maps(self, L: torch.Tensor, strides: tuple[int, ...]) -> list[torch.Tensor]:
+        """The frozen backbone's maps at ``strides`` for L* ``(B, 1, H, W)`` seen as it is (never
+        letterboxed), each ``(B, C, H/stride, W/stride)``: descriptors of what is where."""
+        reductions = [f["reduction"] for f in self.backbone.feature_info]
+        return self._backbone_pass(self._backbone_input(L, as_is=True), [reductions.index(s) for s in strides])[1]
+
+    def _backbone_pass(self, x: torch.Tensor, indices: list[int]) -> tuple[torch.Tensor, list[torch.Tensor]]:
         maps: list[torch.Tensor] = []
         # Hooks on the modules timm names in feature_info: the maps come from the same pass as
         # the logits, the same way for every backbone and timm version.
         hooks = [self.backbone.get_submodule(self.backbone.feature_info[i]["module"]).register_forward_hook(
-                 lambda _m, _i, out: maps.append(out)) for i in self.fuse_index]
+                 lambda _m, _i, out: maps.append(out)) for i in indices]
         try:
             feats = self.backbone.forward_features(x)
         finally:
             for h in hooks:
                 h.remove()
-        if self.config.embedding == "pooled":
-            return self.backbone.forward_head(feats, pre_logits=True), maps
-        return self.backbone.forward_head(feats), maps
+        return feats, maps
 
     def embed(self, L: torch.Tensor) -> torch.Tensor:
         """Global scene embedding ``(B, E)`` of the gray image."""
@@ -296,6 +306,12 @@ def fold_batch_norms(model: nn.Module) -> nn.Module:
 def trainable_state_dict(model: FusionColorizer) -> dict[str, torch.Tensor]:
     """Everything but the frozen backbone, which ships in its own file."""
     return {k: v for k, v in model.state_dict().items() if not k.startswith("backbone.")}
+
+
+def network_shape(height: int, width: int, size: float) -> tuple[int, int]:
+    """(h, w) of the network's input: about ``size**2`` pixels at the image's aspect ratio."""
+    scale = size / math.sqrt(height * width)
+    return round_to_multiple(height * scale), round_to_multiple(width * scale)
 
 
 def round_to_multiple(x: float, multiple: int = 8) -> int:

@@ -169,8 +169,9 @@ def _write_16bit(tmp: Path, path: Path, fmt: str, rgb: np.ndarray, alpha: np.nda
         raise PhotoError(f"{path}: could not be written")
 
 
-def colorize_photo(colorizer, photo: Photo, cancel=None, hints: list[Hint] | None = None) -> np.ndarray:
-    return colorizer.colorize_image(photo.pixels, cancel, hints)
+def colorize_photo(colorizer, photo: Photo, cancel=None, hints: list[Hint] | None = None,
+                   references: list | None = None) -> np.ndarray:
+    return colorizer.colorize_image(photo.pixels, cancel, hints, references)
 
 
 # -- batch job -------------------------------------------------------------------------------------
@@ -208,15 +209,17 @@ def _out_name(src: Path, suffix: str | None) -> str:
     return src.name if src.suffix.lower() in WRITE_FORMATS else f"{src.stem}.png"
 
 
-def colorize_file(colorizer, src: Path, dst: Path, overwrite: bool = False, hints_file: Path | None = None) -> None:
-    """Colourise one photo file, with the colour hints of ``hints_file`` if given."""
+def colorize_file(colorizer, src: Path, dst: Path, overwrite: bool = False, hints_file: Path | None = None,
+                  references: list | None = None) -> None:
+    """Colourise one photo file, with the colour hints of ``hints_file`` if given and the colour of
+    ``references`` (:class:`vidcolor.reference.Reference`) where they match it."""
     if dst.exists() and not overwrite:
         raise PhotoError(f"{dst}: already exists (use --overwrite to replace it)")
     hints = None if hints_file is None else load_hints(hints_file)
     photo = read_photo(src)
     if hints is not None:
         check_inside(hints, *photo.size, source=f"{hints_file} (for {src})")
-    rgb = colorize_photo(colorizer, photo, hints=hints)
+    rgb = colorize_photo(colorizer, photo, hints=hints, references=references)
     try:
         dst.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
@@ -228,10 +231,11 @@ def colorize_photos(colorizer, inputs: list[Path], output: Path, recursive: bool
                     overwrite: bool = False, suffix: str | None = None,
                     progress: Callable[[int, int], None] | None = None,
                     report: Callable[[str], None] | None = None,
-                    hints_file: Path | None = None) -> list[tuple[Path, str]]:
+                    hints_file: Path | None = None, references: list | None = None) -> list[tuple[Path, str]]:
     """Colourise every input; returns the failures as (file, message), the rest go on.
     ``progress(done, total)`` after each photo; ``report(message)`` for each failure as it happens
-    (default: logged). ``hints_file``: colour hints for a single input photo."""
+    (default: logged). ``hints_file``: colour hints for a single input photo; ``references``:
+    colour photos of what the inputs show (:class:`vidcolor.reference.Reference`), for all of them."""
     report = report or log.error
     pairs = plan_outputs(inputs, output, recursive, suffix)
     if not pairs:
@@ -243,7 +247,7 @@ def colorize_photos(colorizer, inputs: list[Path], output: Path, recursive: bool
     failures = []
     for done, (src, dst) in enumerate(pairs, 1):
         try:
-            colorize_file(colorizer, src, dst, overwrite, hints_file)
+            colorize_file(colorizer, src, dst, overwrite, hints_file, references)
         except (PhotoError, ValueError, MemoryError) as e:
             msg = naming(e, src, dst)
             failures.append((src, msg))

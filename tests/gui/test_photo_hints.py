@@ -14,6 +14,7 @@ from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtGui import QColor, QMouseEvent
 from PySide6.QtWidgets import QApplication
 from skimage import color as skcolor
+from waits import open_photo, settled
 
 from vidcolor.hints import Hint
 from vidcolor.photo import read_photo
@@ -43,17 +44,6 @@ def photo(tmp_path):
 
 def sidecar(photo):
     return photo.with_name("nipomo.hints.json")
-
-
-def settled(window) -> bool:
-    """The result on screen is the one the current settings and hints call for."""
-    doc = window.doc
-    return doc is not None and doc.result_key == window._result_key() and not window.engine.is_busy()
-
-
-def open_photo(qtbot, window, path):
-    window.open_path(path)
-    qtbot.waitUntil(lambda: window.doc is not None and window.doc.path == path and settled(window), timeout=20_000)
 
 
 def widget_pos(window, x, y) -> QPointF:

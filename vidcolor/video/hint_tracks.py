@@ -28,17 +28,20 @@ LOST_PIXELS = 1.5  # at TRACK_SIDE: a forward step the backward flow misses by m
 LOST_STEPS = 3  # ... and this many unconfirmed steps in a row end the track
 
 Tracks = dict[int, list[Hint]]  # a frame's pts -> the hints on it, at the frame's (display) pixels
+# More hints for a shot, given its frames (seconds, small gray uint8), each hint placed at one of
+# their times and at their pixels: how a reference photo colours every shot it matches.
+Placer = Callable[[list[tuple[float, np.ndarray]]], list[Hint]]
 
 
 def track_hints(src: str | Path, hints: list[Hint], source: str = "hints",
                 cancel: threading.Event | None = None,
-                progress: Callable[[int, int], None] | None = None) -> Tracks:
-    """Each hint of ``hints`` (placed at time ``t`` on ``src``, at display pixels) carried over its
-    shot: ``{pts: [hint at that frame's position]}``. ``source`` names the hints in errors;
-    ``progress(done, total)`` counts frames."""
+                progress: Callable[[int, int], None] | None = None, place: Placer | None = None) -> Tracks:
+    """Each hint of ``hints`` (placed at time ``t`` on ``src``, at display pixels), and those
+    ``place`` gives each shot, carried over its shot: ``{pts: [hint at that frame's position]}``.
+    ``source`` names the hints in errors; ``progress(done, total)`` counts frames."""
     info = check_video_hints(src, hints, source)
     tracks: Tracks = {}
-    if not hints:
+    if not hints and place is None:
         return tracks
     scale = TRACK_SIDE / max(info.width, info.height)
     size = (max(1, round(info.width * scale)), max(1, round(info.height * scale)))
@@ -58,7 +61,7 @@ def track_hints(src: str | Path, hints: list[Hint], source: str = "hints",
             pts = clock(frame.pts)
             verdict = cuts(lightness[small])
             if split is not None and verdict != RESUME:  # not a flash or a damaged frame: a new shot
-                _track_shot(shot[:split], hints, scale, tracks)
+                _track_shot(shot[:split], hints, scale, tracks, place)
                 shot = shot[split:]
             split = len(shot) if verdict is CUT and shot else None
             shot.append((pts, pts_to_time(pts, decoder.stream), small))
@@ -68,7 +71,7 @@ def track_hints(src: str | Path, hints: list[Hint], source: str = "hints",
         if cancel is not None and cancel.is_set():
             raise Cancelled(f"{src}: cancelled while following the hints")
         for part in (shot[:split], shot[split:]) if split is not None else (shot,):
-            _track_shot(part, hints, scale, tracks)
+            _track_shot(part, hints, scale, tracks, place)
     finally:
         if decoder.close():  # a decoder still stuck in the file keeps it open (see join_or_report)
             container.close()
@@ -94,13 +97,16 @@ def check_video_hints(src: str | Path, hints: list[Hint], source: str = "hints",
 
 
 def _track_shot(shot: list[tuple[int, float, np.ndarray]], hints: list[Hint], scale: float,
-                tracks: Tracks) -> None:
-    """Adds to ``tracks`` the hints placed on a frame of ``shot``, carried over all of it."""
+                tracks: Tracks, place: Placer | None = None) -> None:
+    """Adds to ``tracks`` the hints placed on a frame of ``shot`` (and those ``place`` gives it),
+    carried over all of it."""
     if not shot:
         return
     times = np.array([t for _, t, _ in shot])
     half = (times[1] - times[0]) / 2 if len(times) > 1 else 0.5
     mine = [h for h in hints if times[0] - half <= h.t < times[-1] + max(half, 1e-3)]
+    if place is not None:
+        mine += [h.scaled(1 / scale) for h in place([(t, small) for _, t, small in shot])]
     if not mine:
         return
     flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)

@@ -24,10 +24,11 @@ from ..atomic import atomic_output
 from ..color import gray_to_l_table, rgb_to_l
 from ..devices import accelerated
 from ..engine import Colorizer
-from ..errors import Cancelled, VideoError
+from ..errors import Cancelled, ReferencePhotoError, VideoError
 from ..hints import Hint
 from ..join import DEVICE_JOIN_PIXELS, from_unit_float, join_cpu, join_torch
 from ..quantize import int8_colorizer
+from ..reference import Reference, shot_placer
 from .hint_tracks import track_hints
 from .options import DEFAULT_SMOOTHING, VideoOptions, default_every
 from .reader import DecodeThread, Frame, FrameClock, looks_colour, open_input, probe, pts_to_time
@@ -228,7 +229,8 @@ def _check_paths(src: Path, dst: Path, overwrite: bool) -> None:
 def colorize_video(colorizer: Colorizer, src: str | Path, dst: str | Path, options: VideoOptions | None = None,
                    progress: Callable[[ProgressInfo], None] | None = None,
                    cancel: threading.Event | None = None, overwrite: bool = True,
-                   hints: list[Hint] | None = None, keep_on_interrupt: bool = False) -> VideoReport:
+                   hints: list[Hint] | None = None, keep_on_interrupt: bool = False,
+                   references: list[Reference] | None = None) -> VideoReport:
     """Colourise ``src`` into ``dst``. Raises :class:`Cancelled` (nothing left behind) if
     ``cancel`` is set. After the process was killed, the same call goes on where the render
     stopped (see :mod:`vidcolor.video.segments`). ``keep_on_interrupt``: a KeyboardInterrupt
@@ -236,7 +238,9 @@ def colorize_video(colorizer: Colorizer, src: str | Path, dst: str | Path, optio
     :func:`~vidcolor.video.segments.interrupted_frames`; discard them with
     :func:`~vidcolor.video.segments.discard_interrupted`); cancelling and errors still leave
     nothing. ``hints``: colours the user knows, each placed on the frame at its time ``t`` and
-    followed through its shot (:func:`vidcolor.video.hint_tracks.track_hints`)."""
+    followed through its shot (:func:`vidcolor.video.hint_tracks.track_hints`). ``references``:
+    colour photos whose colour is taken where they match (:mod:`vidcolor.reference`): one with a
+    time ``t`` on the shot at that time, one without on every shot; followed like hints."""
     src, dst = Path(src), Path(dst)
     options = (options or VideoOptions()).validate()
     _check_paths(src, dst, overwrite)
@@ -246,9 +250,9 @@ def colorize_video(colorizer: Colorizer, src: str | Path, dst: str | Path, optio
     if colour:
         log.warning("%s is already in colour: its luminance is colourised and its own colour replaced", src)
     t0 = time.perf_counter()
-    tracks = track_hints(src, hints, cancel=cancel) if hints else None
+    tracks = _tracks(colorizer, src, hints, references, info, cancel)
     rendering = time.perf_counter()
-    state = RenderState.begin(dst, render_fingerprint(colorizer, src, options, hints))
+    state = RenderState.begin(dst, render_fingerprint(colorizer, src, options, hints, references))
     resumed, resumed_damaged = state.frames, state.total("damaged")
     if resumed:
         log.warning("%s: resuming an interrupted render after its first %d frames", dst, resumed)
@@ -307,6 +311,19 @@ def colorize_video(colorizer: Colorizer, src: str | Path, dst: str | Path, optio
     # Every frame queued is written (the encoder drops none), so the segments count the output's frames.
     return VideoReport(state.frames, damaged, time.perf_counter() - t0, dst, colour, state.total("cuts"), stages,
                        resumed, src)
+
+
+def _tracks(colorizer: Colorizer, src: Path, hints: list[Hint] | None, references: list[Reference] | None,
+            info, cancel: threading.Event | None, progress: Callable[[int, int], None] | None = None) -> dict | None:
+    """Each frame's hints by pts: the user's and the references' (see :func:`colorize_video`)."""
+    if not hints and not references:
+        return None
+    for ref in references or []:
+        if ref.t is not None and (ref.t < 0 or (info.duration and ref.t > info.duration + 1)):
+            raise ReferencePhotoError(f"{ref.name}: its time {ref.t:g} s is not within {src} "
+                                      f"({info.duration:.2f} s)")
+    place = shot_placer(colorizer, references) if references else None
+    return track_hints(src, hints or [], cancel=cancel, progress=progress, place=place)
 
 
 class Abandoned(VideoError):
@@ -384,10 +401,11 @@ def _is_colour(src: Path) -> bool:
 def preview_frames(colorizer: Colorizer, src: str | Path, start: float, seconds: float, max_side: int = 480,
                    strength: float = DEFAULT_SMOOTHING, hints: list[Hint] | None = None,
                    cancel: threading.Event | None = None,
-                   progress: Callable[[int, int], None] | None = None) -> Iterator[tuple[float, np.ndarray, np.ndarray]]:
+                   progress: Callable[[int, int], None] | None = None,
+                   references: list[Reference] | None = None) -> Iterator[tuple[float, np.ndarray, np.ndarray]]:
     """(time in seconds, original RGB, colourised RGB) for each frame of a short range, at reduced
     size, in display orientation. Times are the frames' own (variable frame rate included),
-    counted from the start of the video like ``start``. ``hints``: as :func:`colorize_video`'s,
+    counted from the start of the video like ``start``. ``hints``, ``references``: as :func:`colorize_video`'s,
     followed over the whole file before the first frame comes, which on a long video takes a
     while: ``progress(frames done, total)`` reports it and setting ``cancel`` stops it, raising
     :class:`Cancelled`.
@@ -395,7 +413,7 @@ def preview_frames(colorizer: Colorizer, src: str | Path, start: float, seconds:
     A generator: stop iterating to cancel once frames come; the decode thread is closed either way.
     """
     info = probe(src)
-    tracks = track_hints(src, hints, cancel=cancel, progress=progress) if hints else None
+    tracks = _tracks(colorizer, Path(src), hints, references, info, cancel, progress)
     colour = _is_colour(Path(src))
     container = open_input(src)
     decoder = DecodeThread(container, colour, maxsize=8, start=start, stop=start + seconds)

@@ -60,9 +60,10 @@ def input_identity(src: Path) -> dict:
     return {"path": str(Path(src).resolve()), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
 
 
-def render_fingerprint(colorizer, src: Path, options: VideoOptions, hints: list | None = None) -> dict:
-    """What a render's result depends on: the input file, the model's weights, every setting and
-    the colour hints."""
+def render_fingerprint(colorizer, src: Path, options: VideoOptions, hints: list | None = None,
+                       references: list | None = None) -> dict:
+    """What a render's result depends on: the input file, the model's weights, every setting, the
+    colour hints and the reference photos (their pixels and times)."""
     weights = hashlib.sha1()
     for name, tensor in sorted(trainable_state_dict(colorizer.model).items()):
         weights.update(name.encode())
@@ -71,8 +72,11 @@ def render_fingerprint(colorizer, src: Path, options: VideoOptions, hints: list 
         "format": STATE_FORMAT, "vidcolor": __version__, "input": input_identity(src),
         "weights": weights.hexdigest(), "config": dataclasses.asdict(colorizer.model.config),
         "render": dataclasses.asdict(colorizer.settings), "options": dataclasses.asdict(options),
-        "device": colorizer.device.type, "hints": [dataclasses.asdict(h) for h in hints or []],
+        "device": colorizer.device.type, "hints": [{k: v for k, v in dataclasses.asdict(h).items() if k != "matched"} for h in hints or []],
     }
+    if references:  # only then: renders kept before references existed still resume
+        fingerprint["references"] = [{"pixels": hashlib.sha1(np.ascontiguousarray(r.rgb).tobytes()).hexdigest(),
+                                      "t": r.t} for r in references]
     return json.loads(json.dumps(fingerprint))  # as it reads back from the state file
 
 
