@@ -157,3 +157,26 @@ def test_reference_eval_scores_the_gain_over_the_automatic_result(colorizer):
     summary = summarise(rows)
     assert summary["pairs"] == 1 and summary["gain_db"] > 0.5, summary
     json.dumps(summary)  # reportable as it is
+
+
+def test_reference_eval_builds_each_kind_of_pair(tmp_path):
+    from vidcolor.evaluate import collect
+    from vidcolor.reference_eval import clip_pair, crops, photo_pairs, sequences
+
+    rng = np.random.default_rng(3)
+    for name in ("a/one.png", "a/two.png", "b/three.png", "clips/walk/0000.png", "clips/walk/0001.png",
+                 "clips/dog__00000.png", "clips/dog__00010.png", "clips/dog__00020.png"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(rng.integers(0, 255, (40, 100, 3), dtype=np.uint8)).save(tmp_path / name)
+    pairs = photo_pairs(collect([tmp_path / "a", tmp_path / "b"]))
+    kinds = [p.kind for p in pairs]
+    assert kinds.count("reframed") == 3 and kinds.count("unrelated") == 3 and kinds.count("look-alike") == 1
+    alike = next(p for p in pairs if p.kind == "look-alike")
+    assert alike.name.startswith("a/one.png") and alike.name.endswith("two.png")
+    first, second = crops(np.arange(40 * 100).reshape(40, 100))
+    assert first.shape == second.shape == (40, 60)
+    assert np.array_equal(second[:, :20], first[:, 40:])  # they overlap by a fifth of the photo
+    clips = dict(sequences(tmp_path / "clips"))
+    assert sorted(clips) == ["dog", "walk"] and len(clips["dog"]) == 3 and len(clips["walk"]) == 2
+    moved = clip_pair("dog", clips["dog"])
+    assert moved.kind == "moved" and np.array_equal(moved.target, np.asarray(Image.open(clips["dog"][-1])))

@@ -517,8 +517,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reference", action="store_true",
                    help="score colour from a reference photo instead, on pairs built from the suite's sets "
                         "(val_ood: its photos and the clips of video/; tune: the held-out sources): frames seconds "
-                        "apart, two overlapping crops of a photo, and an unrelated photo; gain over the automatic "
-                        "result and false colour (--limit: photos and clips each)")
+                        "apart, two overlapping crops of a photo, a photo of another source and another photo of the "
+                        "same source; gain over the automatic result and false colour (--limit: photos and clips "
+                        "each)")
     p.add_argument("--report", type=Path, help="write settings, per-image and summary numbers as JSON")
     p.add_argument("--sheet", type=Path, help="write a contact sheet (input / ours / truth): a .jpg/.png file "
                    "for INPUTS, a folder (one SET.jpg per set) for the suite")

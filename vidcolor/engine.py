@@ -101,8 +101,8 @@ class Colorizer:
 
     @torch.inference_mode()
     def backbone_maps(self, L_net: torch.Tensor, strides: tuple[int, ...]) -> list[torch.Tensor]:
-        """The frozen backbone's maps at ``strides`` for network-size L*, float32 on the CPU side
-        of nothing: on self.device (see :meth:`FusionColorizer.backbone_maps`)."""
+        """The frozen backbone's maps at ``strides`` for L* ``(B, 1, h, w)``, float32 on
+        self.device (see :meth:`FusionColorizer.backbone_maps`)."""
         L_net = L_net.to(self.device).contiguous(memory_format=torch.channels_last)
         with self._autocast():
             return [m.float() for m in self.model.backbone_maps(L_net, strides)]

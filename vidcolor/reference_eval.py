@@ -93,8 +93,8 @@ def sequences(folder: Path) -> list[tuple[str, object]]:
         if item.is_file() and item.suffix.lower() in VIDEO_SUFFIXES:
             found.append((item.name, item))
         elif item.is_dir():
-            found += [(f"{item.name}/{n}", s) for n, s in sequences(item)] if not D.list_images(item) or any(
-                p.is_dir() for p in item.iterdir()) else [(item.name, D.list_images(item))]
+            frames = sorted(p for p in item.iterdir() if p.is_file() and p.suffix.lower() in D.IMAGE_SUFFIXES)
+            found += [(item.name, frames)] if frames else [(f"{item.name}/{n}", s) for n, s in sequences(item)]
         elif item.is_file() and "__" in item.stem and item.suffix.lower() in D.IMAGE_SUFFIXES:
             flat[item.stem.split("__")[0]].append(item)
     return found + [(name, frames) for name, frames in sorted(flat.items()) if len(frames) > 1]
