@@ -10,52 +10,22 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand
+
+from .edit_list import EditList, SetAll
 
 if TYPE_CHECKING:  # the module itself imports torch, which the window must not wait for
     from vidcolor.hints import Hint
 
 
-class HintList(QObject):
+class HintList(EditList):
     """An ordered list of :class:`vidcolor.hints.Hint` that tells when it changes."""
 
-    changed = Signal()  # an edit, an undo or a redo
-    reset = Signal()  # replaced wholesale (another photo, or its saved hints loaded): nothing to save
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self._hints: list[Hint] = []
-
     def hints(self) -> list[Hint]:
-        return list(self._hints)
-
-    def __len__(self) -> int:
-        return len(self._hints)
-
-    def __getitem__(self, i: int) -> Hint:
-        return self._hints[i]
+        return self.items()
 
     def set_hints(self, hints: list[Hint]) -> None:
-        self._hints = list(hints)
-        self.reset.emit()
-
-    def _insert(self, i: int, hint: Hint) -> None:
-        self._hints.insert(i, hint)
-        self.changed.emit()
-
-    def _replace(self, i: int, hint: Hint) -> None:
-        self._hints[i] = hint
-        self.changed.emit()
-
-    def _remove(self, i: int) -> Hint:
-        hint = self._hints.pop(i)
-        self.changed.emit()
-        return hint
-
-    def _set_all(self, hints: list[Hint]) -> None:
-        self._hints = list(hints)
-        self.changed.emit()
+        self.set_items(hints)
 
 
 class AddHint(QUndoCommand):
@@ -104,25 +74,11 @@ class DeleteHint(QUndoCommand):
         self._hints._insert(self._index, self._hint)
 
 
-class AddHints(QUndoCommand):
+class AddHints(SetAll):
     def __init__(self, hints: HintList, new: list[Hint], text: str = "Add Hints"):
-        super().__init__(text)
-        self._hints, self._old, self._new = hints, hints.hints(), list(new)
-
-    def redo(self) -> None:
-        self._hints._set_all(self._old + self._new)
-
-    def undo(self) -> None:
-        self._hints._set_all(self._old)
+        super().__init__(text, hints, hints.items() + list(new))
 
 
-class ClearHints(QUndoCommand):
+class ClearHints(SetAll):
     def __init__(self, hints: HintList):
-        super().__init__("Clear Hints")
-        self._hints, self._old = hints, hints.hints()
-
-    def redo(self) -> None:
-        self._hints._set_all([])
-
-    def undo(self) -> None:
-        self._hints._set_all(self._old)
+        super().__init__("Clear Hints", hints, [])

@@ -21,9 +21,10 @@ from PySide6.QtWidgets import QFileDialog
 from vidcolor.errors import Cancelled, ReferencePhotoError
 from vidcolor.media import PHOTO_SUFFIXES
 
+from .edit_list import EditList
 from .hint_edits import AddHints
 from .hint_sidecar import is_unwritable
-from .reference_edits import AddReference, ClearReferences, ReferenceList, RemoveReference, RescopeReference
+from .reference_edits import AddReference, ClearReferences, RemoveReference, RescopeReference
 from .reference_sidecar import LoadedReference, beside, load_reference, write_references
 
 PHOTO_FILTER = "Colour photos (" + " ".join(f"*{s}" for s in sorted(PHOTO_SUFFIXES)) + ");;All files (*)"
@@ -52,7 +53,7 @@ class ReferenceEditor(QObject):
         self._strip = strip
         self._hints = hint_editor
         self._store = store
-        self.list = ReferenceList(self)
+        self.list = EditList(self)  # of LoadedReference
         self._path: Path | None = None  # the open photo or video
         self._video = False
         self._listing: Path | None = None  # where the list is written; None: not kept
