@@ -1,14 +1,15 @@
-"""Benchmark: training samples per second on this machine, today's recipe against the cheaper ones,
-side by side in one run (each measured in turn, round after round, so that a busy machine slows
-them alike), as ratios to the first.
+"""Benchmark: training samples per second on this machine, today's network against the light
+decoder, side by side in one run (each measured in turn, round after round, so that a busy
+machine slows them alike), as ratios to the first.
 
     python scripts/bench_train.py [--crop 176] [--batch 16] [--steps 6] [--rounds 3]
 
-Each configuration continues from the shipped model with the vidcolor preset's step (aged inputs,
-simulated hints, both heads' losses) on random crops of colour photos made here:
-  plain          the weights in the default memory layout, every encoder convolution trained
-  channels-last  the same in channels-last (oneDNN's preferred layout)
-  frozen 4 / 6   channels-last, the first 4 or 6 encoder convolutions kept (--freeze-encoder)
+Each configuration runs the vidcolor preset's step (aged inputs, simulated hints, both heads'
+losses) on random crops made here, from freshly initialised weights (the frozen backbone is the
+shipped one either way):
+  fusion           the paper's encoder learnt on L*, with the backbone's stride-8/16/32 maps fused
+  fusion frozen 6  the same with its first 6 encoder convolutions kept (--freeze-encoder 6)
+  unet 128 / 192   the light decoder over the backbone's maps at strides 4-32 (--decoder-width)
 """
 
 from __future__ import annotations
@@ -23,11 +24,13 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from vidcolor.engine import autocast_dtype  # noqa: E402
+from vidcolor.model import ModelConfig  # noqa: E402
 from vidcolor.threads import cpu_name  # noqa: E402
-from vidcolor.train.loop import PRESETS, freeze_encoder, train_step  # noqa: E402
-from vidcolor.weights import load_colorizer  # noqa: E402
+from vidcolor.train.loop import ARCH_STRIDES, PRESETS, freeze_encoder, train_step  # noqa: E402
+from vidcolor.weights import new_model  # noqa: E402
 
-CONFIGS = {"plain": (False, 0), "channels-last": (True, 0), "frozen 4": (True, 4), "frozen 6": (True, 6)}
+CONFIGS = {"fusion": ("fusion", 128, 0), "fusion frozen 6": ("fusion", 128, 6),
+           "unet 128": ("unet", 128, 0), "unet 192": ("unet", 192, 0)}
 
 
 def main() -> None:
@@ -41,12 +44,11 @@ def main() -> None:
     dtype = autocast_dtype(device)
     p = dict(PRESETS["vidcolor"])
     runs = {}
-    for name, (channels_last, frozen) in CONFIGS.items():
-        model, _ = load_colorizer()
+    for name, (arch, width, frozen) in CONFIGS.items():
+        model = new_model(ModelConfig(arch=arch, decoder_width=width, fuse_strides=ARCH_STRIDES[arch], hints=True))
         model.train()
         freeze_encoder(model, frozen)
-        if channels_last:
-            model.to(memory_format=torch.channels_last)
+        model.to(memory_format=torch.channels_last)
         opt = torch.optim.AdamW([q for q in model.parameters() if q.requires_grad], lr=1e-5)
         runs[name] = (model, opt)
     gen = torch.Generator().manual_seed(0)
@@ -67,7 +69,7 @@ def main() -> None:
     for name, t in times.items():
         rate = args.batch / min(t)
         base = base or rate
-        print(f"{name:>14}: {rate:6.1f} samples/s  x{rate / base:.2f}")
+        print(f"{name:>16}: {rate:6.1f} samples/s  {min(t):.3f} s/step  x{rate / base:.2f}")
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Training on a machine with an NVIDIA GPU: four runs side by side on one packed data set, each
 # for the same wall-clock budget, so that they compare fairly:
-#   A  ours (the vidcolor preset: backbone maps fused at strides 8/16/32, hints, aged inputs)
-#   B  ours with global fusion only (the paper's fusion), to measure the fused maps
+#   A  ours (the vidcolor preset: the light decoder over the backbone's maps, hints, aged inputs)
+#   B  ours with the paper's encoder learnt on L* beside the backbone (--arch fusion)
 #   C  ours without the hint channels, to check that hints cost the automatic result nothing
 #   D  the paper's preset
 # Each run fits its schedule to MIN minutes (default 6), refitted every epoch, since the runs slow
@@ -29,7 +29,7 @@ export PYTHONPATH=$PWD
 python3 -c "import torch, timm, cv2, safetensors; print('torch', torch.__version__, 'timm', timm.__version__, 'cv2', cv2.__version__, torch.cuda.get_device_name() if torch.cuda.is_available() else 'no cuda')"
 declare -A ARGS=(
   [A]=""
-  [B]="--fuse-strides none"
+  [B]="--arch fusion"
   [C]="--no-hints"
   [D]="--preset paper"
 )

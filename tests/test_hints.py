@@ -35,3 +35,21 @@ def test_hints_are_reproducible():
     a = simulate_hints(ab, torch.Generator().manual_seed(5))
     b = simulate_hints(ab, torch.Generator().manual_seed(5))
     assert torch.equal(a, b)
+
+
+def test_a_hint_is_the_mean_of_the_truth_over_its_own_patch():
+    """Each patch carries the truth's mean over exactly the pixels it covers (clipped at the border)."""
+    ab = torch.randn(300, 2, 20, 20, generator=torch.Generator().manual_seed(2)) * 20
+    hints = simulate_hints(ab, torch.Generator().manual_seed(3), no_hint_share=0.0)
+    checked = 0
+    for i in range(len(ab)):
+        mask = hints[i, 2] > 0
+        ys, xs = mask.nonzero(as_tuple=True)
+        box = (slice(int(ys.min()), int(ys.max()) + 1), slice(int(xs.min()), int(xs.max()) + 1))
+        values = hints[i, :2][:, mask]
+        single = mask[box].all() and (values - values[:, :1]).abs().max() < 1e-4
+        if not single:
+            continue  # several patches: their overlaps average colours
+        assert torch.allclose(values[:, 0], ab[i][:, box[0], box[1]].mean((1, 2)), atol=1e-3)
+        checked += 1
+    assert checked > 20

@@ -361,3 +361,69 @@ def test_hue_doubt_keeps_the_regression_where_the_bins_disagree_and_only_there(h
     doubtful = FusionColorizer(dataclasses.replace(hybrid.config, hue_doubt=3.0))
     doubtful.load_state_dict(hybrid.state_dict())
     torch.testing.assert_close(doubtful.decode_ab(out, 0.38, 1.0, 1.0), doubting)
+
+
+# -- the light decoder over the backbone's maps ---------------------------------------------------------
+UNET = ModelConfig(arch="unet", fuse_strides=(4, 8, 16, 32), hints=True)
+
+
+@pytest.fixture(scope="module")
+def unet():
+    torch.manual_seed(0)
+    return FusionColorizer(UNET).eval()
+
+
+def test_unet_has_no_encoder_of_its_own_and_is_a_tenth_of_the_papers(unet, hybrid):
+    assert not hasattr(unet, "encoder")
+    trained = sum(p.numel() for p in trainable_state_dict(unet).values())
+    assert trained < sum(p.numel() for p in trainable_state_dict(hybrid).values()) / 5
+    # The fusion layer stays: a 1x1 convolution over the coarsest map and the tiled 1001 logits.
+    first = unet.fusion[0]
+    assert first.kernel_size == (1, 1) and first.in_channels == 320 + 1001
+
+
+@pytest.mark.parametrize("h, w", [(64, 96), (176, 176), (200, 312), (40, 48)])
+def test_unet_heads_come_out_at_a_half_and_a_quarter_at_any_multiple_of_8(unet, h, w):
+    with torch.no_grad():
+        out = unet(random_l(2, h, w))
+    assert out["ab"].shape == (2, 2, h // 2, w // 2)
+    assert out["logits"].shape == (2, unet.num_bins, h // 4, w // 4)
+
+
+def test_unet_colour_follows_the_photos_lightness_and_hints(unet):
+    L = random_l(1, 64, 96)
+    with torch.no_grad():
+        base = unet(L)["ab"]
+        # L* reaches the decoder directly, not only through the backbone (its stem at H/4).
+        saved = [p.detach().clone() for p in unet.backbone.parameters()]
+        shifted = L.clone()
+        shifted[..., 32:, 48:] = 100 - shifted[..., 32:, 48:]
+        assert not torch.equal(unet(shifted)["ab"], base)
+        hints = torch.zeros(1, 3, 64, 96)
+        hints[:, 0, 20:24, 30:34], hints[:, 2, 20:24, 30:34] = 60.0, 1.0
+        change = (unet(L, hints=hints)["ab"] - base).abs()[0].amax(0)
+        assert torch.equal(unet(L, hints=torch.zeros(1, 3, 64, 96))["ab"], base)
+    assert all(torch.equal(p, q) for p, q in zip(unet.backbone.parameters(), saved))
+    assert change[8:14, 13:19].max() > 2 * change[:4, :4].max()
+
+
+def test_unet_trains_everything_but_the_backbone():
+    torch.manual_seed(0)
+    model = FusionColorizer(UNET).train()
+    out = model(random_l(2))
+    (out["ab"].square().mean() + out["logits"].square().mean()).backward()
+    assert all(p.grad is None for p in model.backbone.parameters())
+    trained = [n for n, p in model.named_parameters() if not n.startswith("backbone.")]
+    assert all(p.grad is not None for n, p in model.named_parameters() if n in trained)
+    assert any(n.startswith("stem.") for n in trained) and any(n.startswith("up.") for n in trained)
+
+
+def test_unet_needs_the_stride_4_map_and_a_coarser_one():
+    with pytest.raises(ValueError, match="stride 4"):
+        ModelConfig(arch="unet", fuse_strides=(8, 16, 32))
+    with pytest.raises(ValueError, match="arch"):
+        ModelConfig(arch="transformer")
+    # A shallower climb is allowed: the decoder upsamples past the strides it is not given.
+    with torch.no_grad():
+        out = FusionColorizer(ModelConfig(arch="unet", fuse_strides=(4, 32)))(random_l())
+    assert out["ab"].shape == (1, 2, H // 2, W // 2)

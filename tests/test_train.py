@@ -63,6 +63,17 @@ def test_sources_are_balanced_by_a_power_of_their_size():
     assert torch.allclose(w[:900], w[0]) and w[-1] > w[0]  # equal within a source, rarer photos drawn more
 
 
+def test_face_crops_keep_their_share_however_many_other_sources_there_are():
+    for others in (3, 30):
+        sources = ["utkface_crop_part1"] * 900 + [f"scenes_{i}" for i in range(others) for _ in range(100)]
+        w = D.sample_weights(sources, 0.5, face_share=0.1)
+        faces = torch.tensor([D.is_face(s) for s in sources])
+        assert float(w[faces].sum() / w.sum()) == pytest.approx(0.1)
+        assert float(w.sum()) == pytest.approx(len(sources))
+        scenes = w[~faces].view(others, 100).sum(1)
+        assert torch.allclose(scenes, scenes[0])  # the other sources as balance draws them
+
+
 def test_tune_split_holds_out_whole_sources(photo_folder):
     tune = D.split_files(photo_folder, "tune")
     held = {D.source_of(f, photo_folder) for f in tune}
@@ -202,7 +213,7 @@ def test_a_frozen_encoder_prefix_keeps_its_weights_and_statistics_while_the_rest
     with pytest.raises(ValueError, match="other settings"):
         train(_cfg(pack, tmp_path / "run", init=str(default_model_path()), ema=0.0, freeze_encoder=4), progress=False)
     with pytest.raises(ValueError, match="between 0 and 8"):
-        train(_cfg(pack, tmp_path / "bad", freeze_encoder=9), progress=False)
+        train(_cfg(pack, tmp_path / "bad", arch="fusion", freeze_encoder=9), progress=False)
 
 
 def test_eval_video_shows_smoothing_lowers_the_warping_error(tmp_path, assets, capsys):
@@ -258,7 +269,15 @@ def test_training_straight_from_a_folder_on_the_cpu(photo_folder, tmp_path):
     last = train(cfg, progress=False)
     assert last["epoch"] == 1 and last["loss"] > 0 and last["tune"]
     model, _ = load_colorizer(tmp_path / "folder" / "model.safetensors")
-    assert model.config.hints and model.config.fuse_strides == (8, 16, 32)
+    assert model.config.hints and model.config.arch == "unet" and model.config.fuse_strides == (4, 8, 16, 32)
+
+
+def test_the_papers_encoder_is_still_trainable_beside_the_light_decoder(pack, tmp_path):
+    train(_cfg(pack, tmp_path / "fusion", arch="fusion"), progress=False, stop_after=1)
+    model, _ = load_colorizer(tmp_path / "fusion" / "model.safetensors")
+    assert model.config.arch == "fusion" and hasattr(model, "encoder") and model.config.fuse_strides == (8, 16, 32)
+    with pytest.raises(ValueError, match="encoder of its own"):
+        train(_cfg(pack, tmp_path / "unet", freeze_encoder=2), progress=False)
 
 
 def test_webp_pack_round_trip(photo_folder, tmp_path):

@@ -322,8 +322,9 @@ def cmd_train(args) -> int:
     from .train.loop import TrainConfig, train
 
     cfg = TrainConfig(data=str(args.data), out=str(args.out), preset=args.preset, epochs=args.epochs,
+                      arch=args.arch, decoder_width=args.decoder_width,
                       minutes=args.minutes, batch=args.batch, crop=args.crop, lr=args.lr,
-                      balance=args.balance, fuse_strides=args.fuse_strides, hints=args.hints, degrade=args.degrade,
+                      balance=args.balance, faces=args.faces, fuse_strides=args.fuse_strides, hints=args.hints, degrade=args.degrade,
                       ema=args.ema, init=str(args.init) if args.init else None, freeze_encoder=args.freeze_encoder,
                       embedding=args.embedding, backbone=args.backbone, backbone_weights=args.backbone_weights,
                       seed=args.seed, device=args.device, workers=args.workers)
@@ -537,6 +538,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("data", type=Path, help="image folder (train/<source>/...) or a pack from `vidcolor pack`")
     p.add_argument("--out", type=Path, required=True, help="run folder; running again resumes it")
     p.add_argument("--preset", default="vidcolor", choices=["vidcolor", "paper"])
+    p.add_argument("--arch", choices=["unet", "fusion"],
+                   help="unet (ours): a light decoder over the frozen backbone's maps; fusion: the paper's "
+                        "encoder learnt on L* beside them (the paper preset's)")
+    p.add_argument("--decoder-width", type=int, help="unet: channels at the bottleneck (ours: 128)")
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--minutes", type=float, default=0.0, help="fit the schedule to this time budget")
     p.add_argument("--batch", type=int)
@@ -544,8 +549,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float)
     p.add_argument("--balance", type=float, help="draw each source by its size to this power "
                    "(1: as photos occur, the paper's; 0.5: ours, so the face crops do not dominate)")
+    p.add_argument("--faces", type=float, help="the face crops' share of what is drawn (ours: 0.1, their share "
+                   "when the shipped model was trained)")
     p.add_argument("--fuse-strides", type=_strides, metavar="S,S,...",
-                   help="backbone maps fused beside its logits, by stride (ours: 8,16,32; 'none': the paper's "
+                   help="backbone maps used, by stride (unet: 4,8,16,32; fusion: 8,16,32; 'none': the paper's "
                         "global fusion only)")
     p.add_argument("--hints", action=argparse.BooleanOptionalAction, default=None,
                    help="train with simulated colour hints (ours: yes)")

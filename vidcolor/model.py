@@ -1,17 +1,25 @@
-"""The fusion colorization network of Baldassarre et al., "Deep Koalarization" (2017).
+"""The fusion colorization network of Baldassarre et al., "Deep Koalarization" (2017), and the
+light decoder we ship over the same frozen backbone.
 
+arch "fusion" (the paper's):
 encoder(L) ─┐
             ├─ fusion (tile the global embedding over H/8 x W/8, concat, 1x1 conv) ─ decoder ─ a*b*
 backbone(L) ┘  (a frozen ImageNet classifier fed the gray image; its pre-softmax output)
 
+arch "unet" (ours): no encoder learnt from scratch. The frozen backbone's maps at strides 32, 16,
+8 and 4 are climbed by a light decoder; at the coarsest the global embedding is tiled and fused
+by the paper's 1x1 fusion layer; at H/4, L* (and the hints) join through a small stem, so that
+colour edges follow the photo's. On a CPU a training step costs about a quarter of the fusion
+network's (``scripts/bench_train.py``), and the decoder learns from what the classifier already
+sees instead of learning to see from a few thousand photos.
+
 Beyond the paper (each optional through plain constructor values, so the paper's exact network
 stays one setting away): batch norm after the convolutions; a classification head over
 quantised a*b* bins (Zhang et al. 2016) beside the paper's regression head, the two decoded
-together (annealed mean of the bins, blended with the regression) by :meth:`decode_ab`; the
-frozen backbone's mid-level maps (``fuse_strides``), each projected by a 1x1 convolution and
-resized to H/8, fused beside the global embedding, so that what the classifier knows about
-*where* sky, foliage or skin are reaches the decoder instead of being learnt again from a few
-thousand photos; and sparse colour hints (``hints``: a*b* and a mask beside L*, Zhang et al. 2017).
+together (annealed mean of the bins, blended with the regression) by :meth:`decode_ab`; for
+"fusion", the frozen backbone's mid-level maps (``fuse_strides``), each projected by a 1x1
+convolution and resized to H/8, fused beside the global embedding; and sparse colour hints
+(``hints``: a*b* and a mask beside L*, Zhang et al. 2017).
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from .color import AB_MAX, L_MAX, l_to_gray, rgb_to_lab
 
+ARCHS = ("fusion", "unet")
 HEADS = ("regression", "classification", "hybrid")
 # How each supported backbone is fed: input size, classes of its pre-softmax output, padding.
 BACKBONES = {
@@ -69,15 +78,24 @@ class ModelConfig:
     fuse_strides: tuple[int, ...] = ()
     fuse_dim: int = 64  # channels each fused map is projected to
     hints: bool = False  # the encoder also takes sparse a*b* hints and their mask
+    # "fusion": the paper's encoder learnt on L* beside the backbone (fuse_strides at H/8).
+    # "unet": no encoder of its own; a light decoder climbs the frozen backbone's maps at
+    # fuse_strides (the largest is the bottleneck, where the embedding is fused), and L* (and the
+    # hints) enter through a small stem at H/4, so that colour edges follow the photo's.
+    arch: str = "fusion"
+    decoder_width: int = 128  # "unet": channels at the bottleneck, narrowing to half of it at H/4
 
     def __post_init__(self):
-        for name, allowed in (("head", HEADS), ("embedding", EMBEDDINGS), ("norm", NORMS)):
+        for name, allowed in (("head", HEADS), ("embedding", EMBEDDINGS), ("norm", NORMS), ("arch", ARCHS)):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
         # JSON round trips give lists; keep the dataclass hashable and comparable.
         object.__setattr__(self, "backbone_mean", tuple(self.backbone_mean))
         object.__setattr__(self, "backbone_std", tuple(self.backbone_std))
         object.__setattr__(self, "fuse_strides", tuple(sorted(int(x) for x in self.fuse_strides)))
+        if self.arch == "unet" and (len(self.fuse_strides) < 2 or self.fuse_strides[0] != 4):
+            raise ValueError(f"the unet decoder needs the backbone's maps at stride 4 and coarser, "
+                             f"got fuse_strides {self.fuse_strides}")
 
     @classmethod
     def from_dict(cls, values: dict) -> "ModelConfig":
@@ -104,6 +122,21 @@ def _conv(cin: int, cout: int, norm: str, stride: int = 1) -> list[nn.Module]:
     return layers + [nn.ReLU(inplace=True)]
 
 
+def _narrowing(first: int, last: int, n: int) -> list[int]:
+    """``n`` channel counts from ``first`` to ``last`` in equal ratios, multiples of 8."""
+    return [first if i == 0 else max(8, round(first * (last / first) ** (i / max(1, n - 1)) / 8) * 8)
+            for i in range(n)]
+
+
+def _tile(embedding: torch.Tensor, size) -> torch.Tensor:
+    """The paper's fusion: the global embedding ``(B, E)`` repeated at every position."""
+    return embedding[:, :, None, None].expand(-1, -1, *size)
+
+
+def _resize(m: torch.Tensor, size) -> torch.Tensor:
+    return m if m.shape[-2:] == tuple(size) else F.interpolate(m, size=size, mode="bilinear", align_corners=False)
+
+
 def create_backbone(config: ModelConfig) -> nn.Module:
     kwargs = {"pad_type": config.backbone_pad_type} if config.backbone_pad_type else {}
     return timm.create_model(config.backbone, pretrained=False, num_classes=config.backbone_classes, **kwargs)
@@ -126,27 +159,40 @@ class FusionColorizer(nn.Module):
         if missing:
             raise ValueError(f"backbone {config.backbone} has no maps at strides {missing} (it has {reductions})")
         self.fuse_index = [reductions.index(s) for s in config.fuse_strides]
-        self.fuse_proj = nn.ModuleList(
-            nn.Sequential(nn.Conv2d(info[i]["num_chs"], config.fuse_dim, 1, bias=False),
-                          nn.BatchNorm2d(config.fuse_dim), nn.ReLU(inplace=True))
-            for i in self.fuse_index)
-        fused_dim = embed_dim + config.fuse_dim * len(self.fuse_index)
-
-        self.encoder = nn.Sequential(
-            *_conv(4 if config.hints else 1, 64, n, 2), *_conv(64, 128, n), *_conv(128, 128, n, 2), *_conv(128, 256, n),
-            *_conv(256, 256, n, 2), *_conv(256, 512, n), *_conv(512, 512, n), *_conv(512, 256, n),
-        )
-        self.fusion = nn.Sequential(nn.Conv2d(256 + fused_dim, 256, 1), nn.ReLU(inplace=True))
-        self.decoder_low = nn.Sequential(
-            *_conv(256, 128, n), nn.Upsample(scale_factor=2), *_conv(128, 64, n), *_conv(64, 64, n)
-        )
-        self.decoder_high = nn.Sequential(nn.Upsample(scale_factor=2), *_conv(64, 32, n))
+        channels_in = 4 if config.hints else 1  # L*, then the hints' a*b* and mask
+        if config.arch == "unet":
+            chs = {f["reduction"]: f["num_chs"] for f in info}
+            strides = config.fuse_strides[::-1]  # coarse to fine, ending at H/4
+            dims = _narrowing(config.decoder_width, config.decoder_width // 2, len(strides))
+            self.stem = nn.Sequential(*_conv(channels_in, 16, n, 2), *_conv(16, 32, n, 2))
+            self.fusion = nn.Sequential(nn.Conv2d(chs[strides[0]] + embed_dim, dims[0], 1), nn.ReLU(inplace=True),
+                                        *_conv(dims[0], dims[0], n))
+            self.up = nn.ModuleList()
+            for cin, cout, stride in zip(dims, dims[1:], strides[1:]):
+                stage = _conv(cin + chs[stride] + (32 if stride == 4 else 0), cout, n)
+                self.up.append(nn.Sequential(*stage, *(_conv(cout, cout, n) if stride == 4 else [])))
+        else:
+            self.fuse_proj = nn.ModuleList(
+                nn.Sequential(nn.Conv2d(info[i]["num_chs"], config.fuse_dim, 1, bias=False),
+                              nn.BatchNorm2d(config.fuse_dim), nn.ReLU(inplace=True))
+                for i in self.fuse_index)
+            fused_dim = embed_dim + config.fuse_dim * len(self.fuse_index)
+            self.encoder = nn.Sequential(
+                *_conv(channels_in, 64, n, 2), *_conv(64, 128, n), *_conv(128, 128, n, 2), *_conv(128, 256, n),
+                *_conv(256, 256, n, 2), *_conv(256, 512, n), *_conv(512, 512, n), *_conv(512, 256, n),
+            )
+            self.fusion = nn.Sequential(nn.Conv2d(256 + fused_dim, 256, 1), nn.ReLU(inplace=True))
+            self.decoder_low = nn.Sequential(
+                *_conv(256, 128, n), nn.Upsample(scale_factor=2), *_conv(128, 64, n), *_conv(64, 64, n)
+            )
+        features = dims[-1] if config.arch == "unet" else 64  # at H/4, for both heads
+        self.decoder_high = nn.Sequential(nn.Upsample(scale_factor=2), *_conv(features, 32, n))
         if config.head != "classification":
             self.regression = nn.Conv2d(32, 2, 3, 1, 1)
         if config.head != "regression":
             bins = ab_gamut_bins(config.ab_grid)
             self.register_buffer("ab_bins", bins)
-            self.classifier = nn.Conv2d(64, len(bins), 1)
+            self.classifier = nn.Conv2d(features, len(bins), 1)
 
     def train(self, mode: bool = True):
         super().train(mode)
@@ -211,7 +257,7 @@ class FusionColorizer(nn.Module):
 
     def forward_features(self, L: torch.Tensor, embedding: torch.Tensor | Callable | None = None,
                          hints: torch.Tensor | None = None) -> torch.Tensor:
-        """Fused decoder features at H/4 ``(B, 64, H/4, W/4)``.
+        """Fused decoder features at H/4 ``(B, C, H/4, W/4)``.
 
         ``embedding`` replaces the backbone's own: a tensor ``(B, E)``, or a function of the
         backbone's own that returns it (video keeps one per shot, from the same backbone pass);
@@ -229,14 +275,35 @@ class FusionColorizer(nn.Module):
             x = torch.cat((x, hints[:, :2].to(x.dtype) / AB_MAX, hints[:, 2:].to(x.dtype)), dim=1)
         elif hints is not None:
             raise ValueError("this model was trained without colour hints")
+        if self.config.arch == "unet":
+            return self._climb(x, embedding, maps)
         x = self.encoder(x)
         size = x.shape[-2:]
-        fused = [x, embedding.to(x.dtype)[:, :, None, None].expand(-1, -1, *size)]
+        fused = [x, _tile(embedding.to(x.dtype), size)]
         for proj, m in zip(self.fuse_proj, maps):
-            m = proj(m.to(x.dtype))
-            fused.append(m if m.shape[-2:] == size else
-                         F.interpolate(m, size=size, mode="bilinear", align_corners=False))
+            fused.append(_resize(proj(m.to(x.dtype)), size))
         return self.decoder_low(self.fusion(torch.cat(fused, dim=1)))
+
+    def _climb(self, x: torch.Tensor, embedding: torch.Tensor, maps: list[torch.Tensor]) -> torch.Tensor:
+        """The light decoder: from the coarsest map, fused with the embedding, up through the finer
+        maps to H/4, where L* (and the hints) join through the stem."""
+        h, w = x.shape[-2:]
+        strides = self.config.fuse_strides[::-1]
+        by_stride = dict(zip(self.config.fuse_strides, maps))
+
+        def at(stride: int) -> tuple[int, int]:
+            return -(-h // stride), -(-w // stride)  # the backbone's 'same' padding rounds up
+
+        top = _resize(by_stride[strides[0]].to(x.dtype), at(strides[0]))
+        y = self.fusion(torch.cat((top, _tile(embedding.to(x.dtype), top.shape[-2:])), dim=1))
+        for stage, stride in zip(self.up, strides[1:]):
+            size = at(stride)
+            parts = [F.interpolate(y, size=size, mode="bilinear", align_corners=False),
+                     _resize(by_stride[stride].to(x.dtype), size)]
+            if stride == 4:
+                parts.append(self.stem(x))
+            y = stage(torch.cat(parts, dim=1))
+        return y
 
     def forward_head(self, feats: torch.Tensor) -> dict[str, torch.Tensor]:
         """Raw head outputs: ``ab`` regression at H/2 (normalised to [-1, 1]), ``logits`` over bins at H/4."""
@@ -286,20 +353,32 @@ class FusionColorizer(nn.Module):
         return share * ab + (1 - share) * out["ab"].float() * AB_MAX
 
 
+# Where timm's MobileNet/EfficientNet family puts a convolution straight before its batch norm
+# (by the class that holds them; the same names pair differently in another block).
+TIMM_FOLDS = {"EfficientNet": (("conv_stem", "bn1"), ("conv_head", "bn2")),
+              "InvertedResidual": (("conv_pw", "bn1"), ("conv_dw", "bn2"), ("conv_pwl", "bn3")),
+              "DepthwiseSeparableConv": (("conv_dw", "bn1"), ("conv_pw", "bn2"))}
+
+
 def fold_batch_norms(model: nn.Module) -> nn.Module:
-    """For inference only: each convolution that a batch norm directly follows in a Sequential
-    becomes one convolution with the norm's (eval) statistics folded in, which is a tenth less
-    network time on a CPU (the frozen backbone's norms are left as they are). ``model`` is
-    changed in place and returned; it can no longer be trained."""
+    """For inference only: each convolution that a batch norm directly follows (in a Sequential,
+    or in the frozen backbone's blocks) becomes one convolution with the norm's (eval) statistics
+    folded in, which is a tenth less network time on a CPU; a timm norm's activation stays after
+    it. ``model`` is changed in place and returned; it can no longer be trained."""
     for module in model.modules():
-        if not isinstance(module, nn.Sequential):
-            continue
-        names = list(module._modules)
-        for a, b in zip(names, names[1:]):
-            conv, norm = module._modules[a], module._modules[b]
-            if isinstance(conv, nn.Conv2d) and type(norm) is nn.BatchNorm2d:
+        if isinstance(module, nn.Sequential):
+            names = list(module._modules)
+            for a, b in zip(names, names[1:]):
+                conv, norm = module._modules[a], module._modules[b]
+                if isinstance(conv, nn.Conv2d) and type(norm) is nn.BatchNorm2d:
+                    module._modules[a] = fuse_conv_bn_eval(conv.eval(), norm.eval())
+                    module._modules[b] = nn.Identity()
+        for a, b in TIMM_FOLDS.get(type(module).__name__, ()):
+            conv, norm = module._modules.get(a), module._modules.get(b)
+            if isinstance(conv, nn.Conv2d) and isinstance(norm, nn.BatchNorm2d):
                 module._modules[a] = fuse_conv_bn_eval(conv.eval(), norm.eval())
-                module._modules[b] = nn.Identity()
+                module._modules[b] = nn.Sequential(getattr(norm, "drop", nn.Identity()),
+                                                   getattr(norm, "act", nn.Identity()))
     return model
 
 

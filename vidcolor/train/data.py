@@ -77,13 +77,17 @@ def is_face(source: str) -> bool:
     return any(source.startswith(f) for f in FACE_SOURCES)
 
 
-def sample_weights(sources: list[str], balance: float) -> torch.Tensor:
+def sample_weights(sources: list[str], balance: float, face_share: float | None = None) -> torch.Tensor:
     """Per-image sampling weights: each source is drawn in proportion to its size to the power
     ``balance`` (1: as the photos occur; 0.5: a source of 1,800 face crops counts 3x one of 200,
-    not 9x; 0: every source alike)."""
-    _, inverse, counts = np.unique(np.asarray(sources, dtype=object).astype(str), return_inverse=True,
+    not 9x; 0: every source alike). ``face_share``: the face crops' share of the draws, whatever
+    the number of other sources (more sources would otherwise shrink it)."""
+    names, inverse, counts = np.unique(np.asarray(sources, dtype=object).astype(str), return_inverse=True,
                                        return_counts=True)
     share = counts.astype(np.float64) ** balance
+    faces = np.array([is_face(n) for n in names])
+    if face_share is not None and faces.any() and not faces.all():
+        share[faces] *= face_share / (1 - face_share) * share[~faces].sum() / share[faces].sum()
     w = share[inverse] / counts[inverse]
     return torch.from_numpy(w / w.sum() * len(sources)).float()
 

@@ -32,20 +32,30 @@ def simulate_hints(ab: torch.Tensor, generator: torch.Generator, no_hint_share: 
     ys = (rand(b, MAX_POINTS) * h).long().clamp(max=h - 1)
     xs = (rand(b, MAX_POINTS) * w).long().clamp(max=w - 1)
     radius = (rand(b, MAX_POINTS) * (MAX_RADIUS + 1)).long().clamp(max=MAX_RADIUS)
-    flat = (ys * w + xs)
-    total = ab.new_zeros((b, 3, h, w))  # summed a*b* and coverage count over all patches
-    for r in range(MAX_RADIUS + 1):
-        sel = active & (radius == r)
-        if not sel.any():
-            continue
-        k = 2 * r + 1
-        mean = F.avg_pool2d(ab, k, stride=1, padding=r, count_include_pad=False).flatten(2)  # (B, 2, HW)
-        centre = ab.new_zeros((b, 3, h * w))
-        idx = torch.where(sel, flat, 0)
-        vals = torch.cat((mean.gather(2, idx[:, None].expand(-1, 2, -1)), torch.ones_like(mean[:, :1, :1]).expand(-1, 1, MAX_POINTS)), 1)
-        centre.scatter_add_(2, idx[:, None].expand(-1, 3, -1), vals * sel[:, None])
-        # Spread each centre over its patch; overlapping patches average their colours.
-        total += F.avg_pool2d(centre.view(b, 3, h, w), k, stride=1, padding=r, count_include_pad=True) * k * k
+    # Each patch's mean from a summed-area table: a few reads per point instead of pooling every
+    # pixel at every patch size (this was a fifth of a CPU training step).
+    table = F.pad(torch.cat((ab.float(), torch.ones_like(ab[:, :1]).float()), 1).cumsum(2).cumsum(3), (1, 0, 1, 0))
+    table = table.flatten(2)  # (B, 3, (H+1)(W+1))
+    y0, y1 = (ys - radius).clamp(min=0), (ys + radius + 1).clamp(max=h)
+    x0, x1 = (xs - radius).clamp(min=0), (xs + radius + 1).clamp(max=w)
+
+    def corner(y, x):
+        return table.gather(2, (y * (w + 1) + x)[:, None].expand(-1, 3, -1))
+
+    sums = corner(y1, x1) - corner(y0, x1) - corner(y1, x0) + corner(y0, x0)
+    mean = sums[:, :2] / sums[:, 2:].clamp_min(1)  # (B, 2, K)
+    # Paint each patch: every offset of the largest patch, kept where it lies inside the point's own.
+    span = torch.arange(-MAX_RADIUS, MAX_RADIUS + 1, device=dev)
+    dy, dx = span.view(-1, 1).expand(-1, len(span)).flatten(), span.repeat(len(span))
+    py, px = ys[..., None] + dy, xs[..., None] + dx  # (B, K, P)
+    inside = (active[..., None] & (dy.abs() <= radius[..., None]) & (dx.abs() <= radius[..., None])
+              & (py >= 0) & (py < h) & (px >= 0) & (px < w))
+    idx = torch.where(inside, py * w + px, 0).flatten(1)  # (B, K*P)
+    vals = torch.cat((mean, torch.ones_like(mean[:, :1])), 1)[..., None] * inside[:, None]  # (B, 3, K, P)
+    total = torch.zeros((b, 3, h * w), dtype=vals.dtype, device=dev)
+    total.scatter_add_(2, idx[:, None].expand(-1, 3, -1), vals.flatten(2))
+    total = total.view(b, 3, h, w)
+    # Overlapping patches average their colours.
     count_map = total[:, 2:]
     mask = (count_map > 0.5).to(ab.dtype)
-    return torch.cat((total[:, :2] / count_map.clamp_min(1) * mask, mask), 1)
+    return torch.cat((total[:, :2].to(ab.dtype) / count_map.clamp_min(1).to(ab.dtype) * mask, mask), 1)

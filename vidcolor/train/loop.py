@@ -37,18 +37,23 @@ from .losses import ab_prior, colour_loss, rebalance_weights
 PRESETS = {
     # Baldassarre et al.: MSE on a*b*, Adam 1e-3, batch 100, 224x224, no normalisation layers,
     # global fusion only, photos drawn as they occur, clean inputs.
-    "paper": dict(head="regression", norm="none", regression="mse", lr=1e-3, batch=100, crop=224,
+    "paper": dict(arch="fusion", head="regression", norm="none", regression="mse", lr=1e-3, batch=100, crop=224,
                   weight_decay=0.0, warmup=0, schedule="constant", balance=1.0, fuse_strides=(),
-                  hints=False, degrade=0.0, ema=0.0),
-    # Ours: batch norm, classification over a*b* bins + Huber regression, AdamW with a cosine decay;
-    # the backbone's stride-8/16/32 maps fused beside its logits; sources balanced (square root of
-    # their size), inputs aged like old prints, trained with simulated colour hints; the weights'
-    # moving average is what is scored and saved.
-    "vidcolor": dict(head="hybrid", norm="batch", regression="huber", lr=1e-3, batch=64, crop=160,
-                     weight_decay=1e-4, warmup=300, schedule="cosine", balance=0.5, fuse_strides=(8, 16, 32),
-                     hints=True, degrade=0.6, ema=0.999),
+                  hints=False, degrade=0.0, ema=0.0, decoder_width=128, faces=None),
+    # Ours: the light decoder over the frozen backbone's maps at strides 4-32 (arch "unet"; "fusion"
+    # is the paper's encoder with the stride-8/16/32 maps fused beside it at H/8), batch norm,
+    # classification over a*b* bins + Huber regression, AdamW with a cosine decay; sources balanced
+    # (square root of their size), inputs aged like old prints, trained with simulated colour hints;
+    # the weights' moving average is what is scored and saved.
+    "vidcolor": dict(arch="unet", head="hybrid", norm="batch", regression="huber", lr=1e-3, batch=64, crop=160,
+                     weight_decay=1e-4, warmup=300, schedule="cosine", balance=0.5, fuse_strides=None,
+                     hints=True, degrade=0.6, ema=0.999, decoder_width=128, faces=0.1),
 }
-OVERRIDABLE = ("batch", "crop", "lr", "weight_decay", "balance", "fuse_strides", "hints", "degrade", "ema")
+# The backbone maps each architecture takes unless told: the decoder climbs strides 4-32; the
+# paper's encoder is fused with the coarser three.
+ARCH_STRIDES = {"unet": (4, 8, 16, 32), "fusion": (8, 16, 32)}
+OVERRIDABLE = ("arch", "decoder_width", "batch", "crop", "lr", "weight_decay", "balance", "faces", "fuse_strides",
+               "hints", "degrade", "ema")
 
 
 SAVE_INTERVAL_S = 60.0
@@ -61,6 +66,8 @@ class TrainConfig:
     data: str
     out: str
     preset: str = "vidcolor"
+    arch: str | None = None  # "unet" (ours) or "fusion" (the paper's encoder)
+    decoder_width: int | None = None  # "unet": channels at the bottleneck
     epochs: int = 30
     minutes: float = 0.0  # > 0: fit the schedule to this wall-clock budget (refitted every epoch)
     batch: int | None = None
@@ -68,6 +75,7 @@ class TrainConfig:
     lr: float | None = None
     weight_decay: float | None = None
     balance: float | None = None  # sources drawn by size**balance (1: as photos occur)
+    faces: float | None = None  # the face crops' share of the draws
     fuse_strides: tuple[int, ...] | None = None  # backbone maps fused; (): global fusion only
     hints: bool | None = None  # train with simulated colour hints
     degrade: float | None = None  # share of inputs aged like old prints
@@ -90,7 +98,7 @@ class TrainConfig:
         for k in OVERRIDABLE:
             if getattr(self, k) is not None:
                 p[k] = getattr(self, k)
-        p["fuse_strides"] = tuple(p["fuse_strides"])
+        p["fuse_strides"] = tuple(ARCH_STRIDES[p["arch"]] if p["fuse_strides"] is None else p["fuse_strides"])
         return p
 
 
@@ -98,7 +106,7 @@ class Batches:
     """Epochs of uint8 crops from a pack (augmented on the device) or a folder (in workers)."""
 
     def __init__(self, source: Path, crop: int, batch: int, balance: float, device: torch.device,
-                 generator: torch.Generator, seed: int, workers: int):
+                 generator: torch.Generator, seed: int, workers: int, faces: float | None = None):
         self.source, self.crop, self.batch, self.device, self.gen = Path(source), crop, batch, device, generator
         self.packed = (self.source / "index.json").is_file()
         if self.packed:
@@ -112,7 +120,7 @@ class Batches:
         self.sources = sources
         if len(self) == 0:
             raise ValueError(f"{source}: {len(sources)} training images, fewer than one batch of {batch}")
-        self.weights = D.sample_weights(sources, balance)
+        self.weights = D.sample_weights(sources, balance, faces)
 
     def __len__(self) -> int:
         return len(self.sources) // self.batch
@@ -209,7 +217,9 @@ def train_step(model, opt, rgb: torch.Tensor, gen: torch.Generator, p: dict, bin
 def freeze_encoder(model, convs: int) -> None:
     """Stop training the first ``convs`` convolutions of the encoder (and the layers between them).
     Their batch norms are put in eval mode, so call this after ``model.train()``."""
-    layers = list(model.encoder)
+    if convs and not hasattr(model, "encoder"):
+        raise ValueError("only the fusion architecture has an encoder of its own to freeze")
+    layers = list(model.encoder) if convs else []
     starts = [i for i, m in enumerate(layers) if isinstance(m, torch.nn.Conv2d)]
     if not 0 <= convs <= len(starts):
         raise ValueError(f"freeze_encoder must be between 0 and {len(starts)}, got {convs}")
@@ -257,9 +267,9 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
     else:
         if cfg.backbone not in BACKBONES:
             raise ValueError(f"unknown backbone {cfg.backbone!r} (choose from {', '.join(BACKBONES)})")
-        model = new_model(ModelConfig(head=p["head"], norm=p["norm"], embedding=cfg.embedding,
-                                      backbone=cfg.backbone, fuse_strides=p["fuse_strides"], hints=p["hints"],
-                                      **BACKBONES[cfg.backbone]), cfg.backbone_weights)
+        model = new_model(ModelConfig(arch=p["arch"], decoder_width=p["decoder_width"], head=p["head"], norm=p["norm"],
+                                      embedding=cfg.embedding, backbone=cfg.backbone, fuse_strides=p["fuse_strides"],
+                                      hints=p["hints"], **BACKBONES[cfg.backbone]), cfg.backbone_weights)
     model.to(device).train()
     freeze_encoder(model, cfg.freeze_encoder)
     # Channels-last: about 12 % faster steps on a CPU (oneDNN) as well as on a GPU.
@@ -272,7 +282,8 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
 
     gen = torch.Generator(device=device if device.type == "cuda" else "cpu")
     gen.manual_seed(cfg.seed)
-    batches = Batches(Path(cfg.data), p["crop"], p["batch"], p["balance"], device, gen, cfg.seed, cfg.workers)
+    batches = Batches(Path(cfg.data), p["crop"], p["batch"], p["balance"], device, gen, cfg.seed, cfg.workers,
+                      p["faces"])
     tune, tune_sources = tune_images(Path(cfg.data), p["crop"], device)
 
     bins = getattr(model, "ab_bins", None)
