@@ -9,6 +9,7 @@ take it.
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import torch
 
@@ -149,8 +150,9 @@ def image_to_l(image: np.ndarray) -> torch.Tensor:
     image = check_image(image)
     if image.ndim == 2 and image.dtype in (np.uint8, np.uint16):
         # Gray integer images map through a lookup table: exact, and far cheaper at 12 MP.
-        lut = gray_to_l_table(256 if image.dtype == np.uint8 else 65536)
-        return torch.from_numpy(lut[image]).unsqueeze(0)
+        if image.dtype == np.uint8:  # OpenCV's table lookup: a fifth of numpy's indexing
+            return torch.from_numpy(cv2.LUT(image, gray_to_l_table(256))).unsqueeze(0)
+        return torch.from_numpy(gray_to_l_table(65536)[image]).unsqueeze(0)
     rgb = torch.from_numpy(to_unit_float(image))
     rgb = rgb.unsqueeze(0).expand(3, -1, -1) if rgb.ndim == 2 else rgb.permute(2, 0, 1)
     return rgb_to_l(rgb)

@@ -46,7 +46,7 @@ def join_cpu(L: np.ndarray, ab: np.ndarray, out: np.ndarray | None = None,
     rows = max(1, STRIP_PIXELS // W)
     for y in range(0, H, rows):
         check_cancel(cancel)
-        lab = np.concatenate((L[y:y + rows, :, None], ab_full[y:y + rows]), axis=2)
+        lab = cv2.merge((np.ascontiguousarray(L[y:y + rows], dtype=np.float32), ab_full[y:y + rows]))
         out[y:y + rows] = from_unit_float(lab_to_rgb_cpu(lab), out.dtype)
     return out
 
@@ -71,6 +71,10 @@ def join_torch(L: torch.Tensor, ab: torch.Tensor, cancel: threading.Event | None
 def from_unit_float(x: np.ndarray, dtype: np.dtype) -> np.ndarray:
     """Values in [0, 1] as ``dtype``: uint8 and uint16 rounded to the nearest level, floats as they are."""
     if dtype == np.uint8:
+        if x.ndim <= 3 and x.shape[-1] <= 4:
+            # OpenCV's scaled conversion: a twentieth of numpy's multiply, add and cast at 12 MP.
+            # Its |.| is harmless on values in [0, 1]; it rounds halves to even, not up.
+            return cv2.convertScaleAbs(x, alpha=255.0)
         return (x * 255.0 + 0.5).astype(np.uint8)
     if dtype == np.uint16:
         return (x * 65535.0 + 0.5).astype(np.uint16)
