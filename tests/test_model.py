@@ -1,5 +1,6 @@
 """The fusion network: the paper's shapes, the optional heads/norms/embeddings, the frozen backbone."""
 
+import copy
 import dataclasses
 import json
 import socket
@@ -9,7 +10,14 @@ import torch
 from torch import nn
 
 from vidcolor.color import AB_MAX
-from vidcolor.model import FusionColorizer, ModelConfig, ab_gamut_bins, round_to_multiple, trainable_state_dict
+from vidcolor.model import (
+    FusionColorizer,
+    ModelConfig,
+    ab_gamut_bins,
+    fold_batch_norms,
+    round_to_multiple,
+    trainable_state_dict,
+)
 
 PAPER = ModelConfig(head="regression", norm="none")
 H, W = 64, 96  # not square, so height and width cannot be swapped unnoticed
@@ -427,3 +435,24 @@ def test_unet_needs_the_stride_4_map_and_a_coarser_one():
     with torch.no_grad():
         out = FusionColorizer(ModelConfig(arch="unet", fuse_strides=(4, 32)))(random_l())
     assert out["ab"].shape == (1, 2, H // 2, W // 2)
+
+
+@pytest.mark.parametrize("config", [FUSED, UNET], ids=["fusion", "unet"])
+def test_folding_batch_norms_keeps_the_output(config):
+    torch.manual_seed(0)
+    unfolded = FusionColorizer(config)
+    norms = [m for m in unfolded.modules() if isinstance(m, nn.BatchNorm2d)]
+    assert len(norms) > 52  # the backbone's 52 (timm's, with their activations) and the network's own
+    for m in norms:  # give the norms statistics that would show if they were lost
+        m.running_mean.uniform_(-0.5, 0.5)
+        m.running_var.uniform_(0.5, 2.0)
+        m.weight.data.uniform_(0.5, 1.5)
+    unfolded.eval()
+    folded = fold_batch_norms(copy.deepcopy(unfolded))
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in folded.modules())
+    L = torch.rand(1, 1, 64, 96) * 100
+    with torch.inference_mode():
+        a, b = unfolded(L), folded(L)
+    for key in a:
+        assert torch.allclose(a[key], b[key], atol=1e-3, rtol=1e-3), key
+    assert fold_batch_norms(folded) is folded  # nothing left to fold: unchanged
