@@ -196,9 +196,18 @@ def test_paper_preset_and_continuing_from_shipped_weights(pack, tmp_path):
     assert tuned.config == shipped.config
 
 
-def test_a_frozen_encoder_prefix_keeps_its_weights_and_statistics_while_the_rest_learns(pack, tmp_path):
-    shipped = trainable_state_dict(load_colorizer()[0])
-    train(_cfg(pack, tmp_path / "run", init=str(default_model_path()), ema=0.0, freeze_encoder=6), progress=False)
+@pytest.fixture(scope="module")
+def fusion_weights(pack, tmp_path_factory):
+    """A fusion network (the paper's encoder beside the backbone's maps) trained for an epoch."""
+    out = tmp_path_factory.mktemp("fusion")
+    train(_cfg(pack, out, arch="fusion"), progress=False, stop_after=1)
+    return out / "model.safetensors"
+
+
+def test_a_frozen_encoder_prefix_keeps_its_weights_and_statistics_while_the_rest_learns(pack, tmp_path,
+                                                                                         fusion_weights):
+    shipped = trainable_state_dict(load_colorizer(fusion_weights)[0])
+    train(_cfg(pack, tmp_path / "run", init=str(fusion_weights), ema=0.0, freeze_encoder=6), progress=False)
     state = torch.load(tmp_path / "run" / "last.pt", weights_only=True)["model"]
     convs = [k for k in shipped if k.startswith("encoder.") and k.endswith(".weight") and shipped[k].dim() == 4]
     cut = int(convs[6].split(".")[1])  # the seventh convolution's index: the first one trained
@@ -211,7 +220,7 @@ def test_a_frozen_encoder_prefix_keeps_its_weights_and_statistics_while_the_rest
     assert not torch.equal(state[convs[6]].to(shipped[convs[6]].dtype), shipped[convs[6]])
     assert not torch.equal(state["fusion.0.weight"].to(shipped["fusion.0.weight"].dtype), shipped["fusion.0.weight"])
     with pytest.raises(ValueError, match="other settings"):
-        train(_cfg(pack, tmp_path / "run", init=str(default_model_path()), ema=0.0, freeze_encoder=4), progress=False)
+        train(_cfg(pack, tmp_path / "run", init=str(fusion_weights), ema=0.0, freeze_encoder=4), progress=False)
     with pytest.raises(ValueError, match="between 0 and 8"):
         train(_cfg(pack, tmp_path / "bad", arch="fusion", freeze_encoder=9), progress=False)
 
@@ -272,9 +281,8 @@ def test_training_straight_from_a_folder_on_the_cpu(photo_folder, tmp_path):
     assert model.config.hints and model.config.arch == "unet" and model.config.fuse_strides == (4, 8, 16, 32)
 
 
-def test_the_papers_encoder_is_still_trainable_beside_the_light_decoder(pack, tmp_path):
-    train(_cfg(pack, tmp_path / "fusion", arch="fusion"), progress=False, stop_after=1)
-    model, _ = load_colorizer(tmp_path / "fusion" / "model.safetensors")
+def test_the_papers_encoder_is_still_trainable_beside_the_light_decoder(pack, tmp_path, fusion_weights):
+    model, _ = load_colorizer(fusion_weights)
     assert model.config.arch == "fusion" and hasattr(model, "encoder") and model.config.fuse_strides == (8, 16, 32)
     with pytest.raises(ValueError, match="encoder of its own"):
         train(_cfg(pack, tmp_path / "unet", freeze_encoder=2), progress=False)
