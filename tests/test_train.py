@@ -313,6 +313,17 @@ def test_a_spent_time_budget_ends_the_run_after_the_second_epoch(pack, tmp_path)
     assert last["epoch"] == 2 and last["epochs"] == 2
 
 
+def test_a_resumed_run_fits_the_rest_of_its_schedule_to_the_new_sessions_time(pack, tmp_path):
+    cfg = _cfg(pack, tmp_path / "campaign")
+    cfg.epochs = 30
+    train(cfg, progress=False, stop_after=1)  # the first session: one epoch of thirty
+    cfg.minutes = 1e-4  # the next session has almost no time: two epochs to measure its pace, then the end
+    last = train(cfg, progress=False)
+    assert last["epoch"] == 3 and last["epochs"] == 3
+    log = [json.loads(line) for line in (tmp_path / "campaign" / "log.jsonl").read_text().splitlines()]
+    assert [e["epochs"] for e in log] == [30, 30, 3]  # the first session's plan stood until then
+
+
 def test_a_failed_pack_names_the_file_and_leaves_no_temporary_files(photo_folder, tmp_path):
     bad = tmp_path / "src"
     (bad / "scenes_a").mkdir(parents=True)

@@ -309,7 +309,8 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
     log = out / "log.jsonl"
     last = {}
     t_start = t_second = time.perf_counter()
-    stop_at = epochs if stop_after is None else min(epochs, epoch + stop_after)
+    first = epoch  # this call's first epoch: a resumed run's time budget is its session's
+    stop_at = epochs if stop_after is None else min(epochs, first + stop_after)
     last_save = time.perf_counter()
     scored = model if ema is None else ema.module  # what is scored on the tune split and saved
     while epoch < stop_at:
@@ -337,17 +338,18 @@ def train(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None
             score = tune_score(last["tune"])
             improved = score > best
             best = max(best, score)
-        if cfg.minutes > 0 and epoch >= 2 and ckpt is None:
-            # Fit the schedule to the time budget from the mean duration of the epochs after the
-            # first (slowed by warm-up: cuDNN autotuning, allocator growth), again after every
-            # epoch, since other work on the machine can change the pace mid-run.
-            if epoch == 2:
+        if cfg.minutes > 0 and epoch - first >= 2:
+            # Fit the schedule to the time budget (a resumed run: the rest of it to this session's)
+            # from the mean duration of this call's epochs after its first (slowed by warm-up:
+            # cuDNN autotuning, allocator growth), again after every epoch, since other work on
+            # the machine can change the pace mid-run.
+            if epoch - first == 2:
                 t_second = t0
             left = cfg.minutes * 60 - (time.perf_counter() - t_start)
-            pace = (time.perf_counter() - t_second) / (epoch - 1)
+            pace = (time.perf_counter() - t_second) / (epoch - first - 1)
             epochs = last["epochs"] = max(epoch, epoch + int(left / pace))
             total = len(batches) * epochs
-            stop_at = epochs if stop_after is None else min(epochs, stop_after)
+            stop_at = epochs if stop_after is None else min(epochs, first + stop_after)
         with open(log, "a") as fh:
             fh.write(json.dumps(last) + "\n")
         if progress:
