@@ -324,7 +324,8 @@ def cmd_train(args) -> int:
     cfg = TrainConfig(data=str(args.data), out=str(args.out), preset=args.preset, epochs=args.epochs,
                       arch=args.arch, decoder_width=args.decoder_width,
                       minutes=args.minutes, batch=args.batch, crop=args.crop, lr=args.lr,
-                      balance=args.balance, faces=args.faces, fuse_strides=args.fuse_strides, hints=args.hints, degrade=args.degrade,
+                      balance=args.balance, faces=args.faces, fuse_strides=args.fuse_strides, hints=args.hints,
+                      degrade=args.degrade,
                       ema=args.ema, init=str(args.init) if args.init else None, freeze_encoder=args.freeze_encoder,
                       embedding=args.embedding, backbone=args.backbone, backbone_weights=args.backbone_weights,
                       seed=args.seed, device=args.device, workers=args.workers)
@@ -549,8 +550,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float)
     p.add_argument("--balance", type=float, help="draw each source by its size to this power "
                    "(1: as photos occur, the paper's; 0.5: ours, so the face crops do not dominate)")
-    p.add_argument("--faces", type=float, help="the face crops' share of what is drawn (ours: 0.1, their share "
-                   "when the shipped model was trained)")
+    p.add_argument("--faces", type=float, help="the face crops' share of what is drawn, however many other "
+                   "sources there are (ours: 0.1, their share on the first 22 sources)")
     p.add_argument("--fuse-strides", type=_strides, metavar="S,S,...",
                    help="backbone maps used, by stride (unet: 4,8,16,32; fusion: 8,16,32; 'none': the paper's "
                         "global fusion only)")
