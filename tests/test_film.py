@@ -39,10 +39,12 @@ def film(colorizer, samples):
 
 def test_a_still_grainy_flickering_shot_holds_its_colour(film):
     """Target: at most 0.3 a*b* units of change per frame on a still shot with grain and +-15 %
-    flicker (per-frame colourisation: several units; a blend by 0.8 boiled at 0.2 to 0.4 here)."""
+    flicker (per-frame colourisation: about one unit or more; a blend by 0.8 boiled at 0.2 to 0.4
+    here), and at most a third of what per-frame colourisation changes."""
     for row in film["flicker"]:
-        assert row["strength_0"]["ab_change"] > 1.0  # the network's colour does boil, frame by frame
-        assert row["strength_0.8"]["ab_change"] < 0.3, row["strength_0.8"]["ab_change"]
+        boil, smoothed = row["strength_0"]["ab_change"], row["strength_0.8"]["ab_change"]
+        assert boil > 0.5  # the network's colour does boil, frame by frame
+        assert smoothed < 0.3 and smoothed < boil / 3, (smoothed, boil)
 
 
 def test_steady_without_washing_out(film):
@@ -129,7 +131,7 @@ def test_the_network_skips_frames_but_not_cuts(colorizer, samples):
     for every in (1, 3):
         looked.clear()
         fc = FrameColorizer(colorizer, 0.8, every=every)
-        network = fc.fast  # frames without hints (int8 on a CPU)
+        network = fc.colorizer
         predict = network.predict_ab
         network.predict_ab = lambda L_net, *a, predict=predict, **k: looked.append(len(L_net)) or predict(L_net, *a, **k)
         try:
