@@ -6,7 +6,6 @@ the model loads behind it.
 
 from __future__ import annotations
 
-import copy
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,8 +91,10 @@ def change_device(ctx: JobContext, device: str) -> ModelInfo:
 
 def copy_model(ctx: JobContext):
     """A copy of the model for a render thread, made here where the model is not in use."""
+    from vidcolor.quantize import copy_model as copied
+
     c = ctx.colorizer
-    return copy.deepcopy(c.model), str(c.device)
+    return copied(c.model), str(c.device)
 
 
 def _configured(ctx: JobContext, settings: RenderSettings):

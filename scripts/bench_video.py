@@ -109,12 +109,14 @@ def run_case(kind: str, src: str, dst: str, device: str, size: int) -> dict:
         frames = decode_encode_only(Path(src), Path(dst))
     else:
         from vidcolor.engine import Colorizer
+        from vidcolor.quantize import int8_colorizer
         from vidcolor.video.pipeline import colorize_video
 
         colorizer = Colorizer.from_pretrained(device=device, size=size)
         with av.open(src) as probe_:  # warm-up at the clip's size: kernels load, allocator grows
             first = next(probe_.decode(video=0)).to_ndarray(format="gray")
         colorizer.colorize_batch([first] * 4)
+        int8_colorizer(colorizer).colorize_batch([first] * 4)  # calibrated once per model and process
         t0 = time.perf_counter()  # model loading and warm-up are one-offs, not per frame
         from vidcolor.video.options import VideoOptions
 

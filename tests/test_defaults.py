@@ -51,6 +51,7 @@ def test_the_video_defaults_and_where_frames_are_joined_follow_one_device_rule(d
     assert (O.ACCELERATED_BATCH, O.CPU_BATCH, O.ACCELERATED_EVERY, O.CPU_EVERY) == (16, 8, 1, 3)
 
     joined = []
+    monkeypatch.setattr(pipeline, "int8_colorizer", lambda c: c)
     monkeypatch.setattr(pipeline, "finish_frames", lambda *a, on_device, **k: joined.append(on_device) or [])
     fc = pipeline.FrameColorizer(FakeColorizer(device), every=O.default_every(device))
     monkeypatch.setattr(fc, "_lightness", lambda frames: torch.zeros(0, 1, 16, 16))

@@ -1,6 +1,7 @@
 """Which devices count as accelerated: one rule for every choice that depends on it (the video
-defaults in :mod:`vidcolor.video.options`, where frames are joined, whether a batch on Ray
-reserves GPUs). Imports nothing, so that the CLI's ``--help`` and the app can use it without torch.
+defaults in :mod:`vidcolor.video.options`, where frames are joined, whether the int8 network is
+used, whether a batch on Ray reserves GPUs). Imports nothing, so that the CLI's ``--help`` and the
+app can use it without torch.
 """
 
 from __future__ import annotations

@@ -81,6 +81,27 @@ def test_render_writes_every_frame(qtbot, window, small_video, tmp_path, dialogs
     qtbot.waitUntil(lambda: panel.video.path == dst and panel.shown_frame() == 0, timeout=20_000)
 
 
+def test_int8_is_calibrated_once_for_every_render(qtbot, window, small_video, tmp_path, monkeypatch):
+    import torch
+
+    from vidcolor import quantize
+
+    if "x86" not in torch.backends.quantized.supported_engines:
+        pytest.skip("no x86 quantised kernels")
+    calibrations = []
+    calibrate = quantize._quantise
+    monkeypatch.setattr(quantize, "_quantise", lambda c: (calibrations.append(c), calibrate(c))[1])
+    open_video(qtbot, window, small_video)
+    bar = window.render_bar
+    for name in ("first.mp4", "second.mp4"):
+        window.render_video(tmp_path / name)
+        qtbot.waitUntil(lambda name=name: bar.last_report is not None and bar.last_report.output.name == name,
+                        timeout=60_000)
+    # Each render colourises a copy of the model; the loaded model's calibration serves them all
+    # (none here, when an earlier test already calibrated it).
+    assert len(calibrations) <= 1
+
+
 @pytest.fixture
 def long_video(tmp_path, video_factory):
     return video_factory(tmp_path / "long.mp4", frames=600, audio=False)

@@ -11,6 +11,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from functools import partial
+from itertools import groupby
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
@@ -26,6 +27,7 @@ from ..engine import Colorizer
 from ..errors import Cancelled, ReferencePhotoError, VideoError
 from ..hints import Hint
 from ..join import DEVICE_JOIN_PIXELS, from_unit_float, join_cpu, join_torch
+from ..quantize import int8_colorizer
 from ..reference import Reference, shot_placer
 from .hint_tracks import track_hints
 from .options import DEFAULT_SMOOTHING, VideoOptions, default_every
@@ -88,6 +90,7 @@ class FrameColorizer:
         if every < 1:
             raise ValueError(f"the network must see every frame or every n-th, got {every}")
         self.colorizer = colorizer
+        self.fast = int8_colorizer(colorizer)  # on a CPU the network is the slowest stage; hints need floats
         self.strength = strength
         self.every = every if strength > 0 else 1
         self.turns = (rotation // 90) % 4
@@ -148,10 +151,17 @@ class FrameColorizer:
             return torch.stack([self.shot(e.float(), cuts[i]) if cuts[i] or n == 0 else self.shot.value
                                 for n, (e, i) in enumerate(zip(own, group))])
 
-        ab = self.colorizer.predict_ab_hinted(L_net[which], None if hints is None else [hints[i] for i in which],
-                                              shown, partial(per_shot, which) if self.strength > 0 else None)
-        ab = torch.rot90(ab, -self.turns, dims=(-2, -1)).float().cpu().numpy()
-        return [np.ascontiguousarray(a.transpose(1, 2, 0)) for a in ab]
+        out = []
+        # Frames with hints take the float network (see vidcolor.quantize), the others the fast
+        # one: in runs, in order, as the shot's embedding must see them.
+        for hinted, run in groupby(which, key=lambda i: hints is not None and bool(hints[i])):
+            group = list(run)
+            network = self.colorizer if hinted else self.fast
+            ab = network.predict_ab_hinted(L_net[group], [hints[i] for i in group] if hinted else None,
+                                           shown, partial(per_shot, group) if self.strength > 0 else None)
+            ab = torch.rot90(ab, -self.turns, dims=(-2, -1)).float().cpu().numpy()
+            out += [np.ascontiguousarray(a.transpose(1, 2, 0)) for a in ab]
+        return out
 
     def _lightness(self, frames: list[np.ndarray]) -> torch.Tensor:
         """Full-resolution L* ``(B, 1, H, W)`` on the device, computed there from uint8 pixels."""
