@@ -1,12 +1,12 @@
-"""The fusion colorization network of Baldassarre et al., "Deep Koalarization" (2017), and the
-light decoder we ship over the same frozen backbone.
+"""The fusion colorization network of Baldassarre et al., "Deep Koalarization" (2017), and a
+light decoder over the same frozen backbone.
 
 arch "fusion" (the paper's):
 encoder(L) ─┐
             ├─ fusion (tile the global embedding over H/8 x W/8, concat, 1x1 conv) ─ decoder ─ a*b*
 backbone(L) ┘  (a frozen ImageNet classifier fed the gray image; its pre-softmax output)
 
-arch "unet" (ours): no encoder learnt from scratch. The frozen backbone's maps at strides 32, 16,
+arch "unet" (what training makes by default): no encoder learnt from scratch. The frozen backbone's maps at strides 32, 16,
 8 and 4 are climbed by a light decoder; at the coarsest the global embedding is tiled and fused
 by the paper's 1x1 fusion layer; at H/4, L* (and the hints) join through a small stem, so that
 colour edges follow the photo's. On a CPU a training step costs about a quarter of the fusion
