@@ -49,3 +49,11 @@ def test_video_frames_with_hints_take_the_float_network(colorizer, film_frame):
     assert np.abs(video[0].astype(int) - photo_hinted).max() <= 1  # the float network's result
     plain = np.abs(lab(video[1])[..., 1:] - lab(photo_plain)[..., 1:])
     assert 0 < plain.mean() < 0.5  # int8: nearly the same colour, not the very same numbers
+
+
+def test_a_light_decoder_model_stays_float():
+    from vidcolor.engine import Colorizer
+    from vidcolor.model import FusionColorizer, ModelConfig
+
+    light = Colorizer(FusionColorizer(ModelConfig(arch="unet", fuse_strides=(4, 8, 16, 32), hints=True)), "cpu")
+    assert int8_colorizer(light) is light
