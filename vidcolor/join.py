@@ -71,7 +71,7 @@ def join_torch(L: torch.Tensor, ab: torch.Tensor, cancel: threading.Event | None
 def from_unit_float(x: np.ndarray, dtype: np.dtype) -> np.ndarray:
     """Values in [0, 1] as ``dtype``: uint8 and uint16 rounded to the nearest level, floats as they are."""
     if dtype == np.uint8:
-        if x.ndim <= 3 and x.shape[-1] <= 4:
+        if x.ndim == 2 or (x.ndim == 3 and x.shape[-1] <= 4):  # what OpenCV takes as an image
             # OpenCV's scaled conversion: a twentieth of numpy's multiply, add and cast at 12 MP.
             # Its |.| is harmless on values in [0, 1]; it rounds halves to even, not up.
             return cv2.convertScaleAbs(x, alpha=255.0)

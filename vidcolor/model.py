@@ -6,9 +6,9 @@ encoder(L) ─┐
             ├─ fusion (tile the global embedding over H/8 x W/8, concat, 1x1 conv) ─ decoder ─ a*b*
 backbone(L) ┘  (a frozen ImageNet classifier fed the gray image; its pre-softmax output)
 
-arch "unet" (what training makes by default): no encoder learnt from scratch. The frozen backbone's maps at strides 32, 16,
-8 and 4 are climbed by a light decoder; at the coarsest the global embedding is tiled and fused
-by the paper's 1x1 fusion layer; at H/4, L* (and the hints) join through a small stem, so that
+arch "unet" (what training makes by default): no encoder learnt from scratch. The frozen
+backbone's maps at strides 32, 16, 8 and 4 are climbed by a light decoder; at the coarsest the
+global embedding is tiled and fused by the paper's 1x1 fusion layer; at H/4, L* (and the hints) join through a small stem, so that
 colour edges follow the photo's. On a CPU a training step costs about a quarter of the fusion
 network's (``scripts/bench_train.py``), and the decoder learns from what the classifier already
 sees instead of learning to see from a few thousand photos.
@@ -171,6 +171,7 @@ class FusionColorizer(nn.Module):
             for cin, cout, stride in zip(dims, dims[1:], strides[1:]):
                 stage = _conv(cin + chs[stride] + (32 if stride == 4 else 0), cout, n)
                 self.up.append(nn.Sequential(*stage, *(_conv(cout, cout, n) if stride == 4 else [])))
+            features = dims[-1]  # at H/4, for both heads
         else:
             self.fuse_proj = nn.ModuleList(
                 nn.Sequential(nn.Conv2d(info[i]["num_chs"], config.fuse_dim, 1, bias=False),
@@ -185,7 +186,7 @@ class FusionColorizer(nn.Module):
             self.decoder_low = nn.Sequential(
                 *_conv(256, 128, n), nn.Upsample(scale_factor=2), *_conv(128, 64, n), *_conv(64, 64, n)
             )
-        features = dims[-1] if config.arch == "unet" else 64  # at H/4, for both heads
+            features = 64
         self.decoder_high = nn.Sequential(nn.Upsample(scale_factor=2), *_conv(features, 32, n))
         if config.head != "classification":
             self.regression = nn.Conv2d(32, 2, 3, 1, 1)

@@ -217,9 +217,11 @@ def train_step(model, opt, rgb: torch.Tensor, gen: torch.Generator, p: dict, bin
 def freeze_encoder(model, convs: int) -> None:
     """Stop training the first ``convs`` convolutions of the encoder (and the layers between them).
     Their batch norms are put in eval mode, so call this after ``model.train()``."""
-    if convs and not hasattr(model, "encoder"):
+    if not convs:
+        return
+    if not hasattr(model, "encoder"):
         raise ValueError("only the fusion architecture has an encoder of its own to freeze")
-    layers = list(model.encoder) if convs else []
+    layers = list(model.encoder)
     starts = [i for i, m in enumerate(layers) if isinstance(m, torch.nn.Conv2d)]
     if not 0 <= convs <= len(starts):
         raise ValueError(f"freeze_encoder must be between 0 and {len(starts)}, got {convs}")
